@@ -1,0 +1,42 @@
+"""Scrapy settings for the 长城网 crawler. Every project setting is here with its default.
+
+Defaults are for the live site: polite and slow. The demo and the tests lift the limits through
+settings (see crawler/demo.py), never through code changes.
+"""
+
+BOT_NAME = "hebei-crawler"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
+
+# An honest User-Agent with a way to reach us.
+USER_AGENT = "hebei-crawler/0.1 (+https://github.com/hebei-crawler; news archive research)"
+ROBOTSTXT_OBEY = True
+
+# Politeness for the live site: at most one request per second per host, AutoThrottle on.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+# Pages declare gb2312 but hold GB18030 characters; Scrapy (w3lib) already decodes gb2312 and gbk
+# as gb18030. This default covers pages that declare nothing at all.
+DEFAULT_RESPONSE_ENCODING = "gb18030"
+
+# Where stories, rejects, run manifests and state go (docs/data.md).
+OUTPUT_DIR = "output"
+
+ITEM_PIPELINES = {
+    "pipelines.jsonl.JsonLinesPipeline": 800,
+}
+
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,44 @@
+"""`python -m tests.replica serve|truth`: the replica of 长城网 and its ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tests.replica.site import DEFAULT_SCALE, DEFAULT_SEED, build_site, copy_truth
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.replica", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("serve", "truth"):
+        p = sub.add_parser(name)
+        p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="distinct stories (default %(default)s)")
+        p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    sub.choices["serve"].add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sub.choices["serve"].add_argument("--host", default="127.0.0.1", help="a loopback address")
+    sub.choices["truth"].add_argument(
+        "--copies", action="store_true", help="one line per published copy instead of per story"
+    )
+    args = parser.parse_args(argv)
+    site = build_site(args.scale, args.seed)
+    if args.command == "serve":
+        if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
+            parser.error("the replica only listens on loopback addresses")
+        from tests.replica.server import serve
+
+        serve(site, args.port, args.host)
+        return 0
+    out = sys.stdout
+    if args.copies:
+        rows = [copy_truth(c) for s in site.stories for c in s.copies]
+    else:
+        rows = site.truth()
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
