@@ -26,10 +26,6 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
-# Pages declare gb2312 but hold GB18030 characters; Scrapy (w3lib) already decodes gb2312 and gbk
-# as gb18030. This default covers pages that declare nothing at all.
-DEFAULT_RESPONSE_ENCODING = "gb18030"
-
 # Where stories, rejects, run manifests and state go (docs/data.md).
 OUTPUT_DIR = "output"
 
