@@ -26,6 +26,9 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
+# A pager that claims more overflow pages than this is capped (and logged): a trap guard.
+LISTING_MAX_PAGES = 20000
+
 # Where stories, rejects, run manifests and state go (docs/data.md).
 OUTPUT_DIR = "output"
 

@@ -1,0 +1,47 @@
+"""The channel registry: every channel and collection the crawler knows, declared in one place.
+
+Adding a channel is one `Channel(...)` line here plus a fixture (docs/crawling.md). Each
+declaration becomes a spider of its own name (`scrapy list`); the spider `hebei` crawls them all.
+Paths are those the replica serves; where the live site's path of a channel is not known from the
+site notes, the operator corrects it here (docs/replica.md lists which are assumptions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str  # spider name: letters, digits, underscores
+    title: str  # as the site shows it
+    start_urls: tuple[str, ...]
+    # Layout hints: an XPath to the main list where the v5.latest scoring is not enough.
+    main_list_xpath: str | None = None
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        from urllib.parse import urlsplit
+
+        return tuple(sorted({urlsplit(u).hostname or "" for u in self.start_urls}))
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("heb_qjhb", "河北频道 > 全景河北", ("http://heb.hebei.com.cn/qjhb/",)),
+    Channel("heb_hbyw", "河北频道 > 河北要闻", ("http://heb.hebei.com.cn/hbyw/index.shtml",)),
+    Channel("heb_ztk", "河北频道 > 专题库", ("http://heb.hebei.com.cn/ztk/",)),
+    Channel("heb_sldhdbdj", "河北频道 > 省领导活动报道集", ("http://heb.hebei.com.cn/sldhdbdj/index.shtml",)),
+    Channel("heb_2018lh", "河北频道 > 2018全国两会", ("http://heb.hebei.com.cn/2018lh/index.shtml",)),
+    Channel("news_ztk", "河北新闻频道 > 专题库", ("http://news.hebei.com.cn/ztk/index.shtml",)),
+    Channel("report", "长城原创", ("http://report.hebei.com.cn/", "http://report.hebei.com.cn/ycxw/index.shtml")),
+    Channel("sjz_sjzfw", "石家庄 > 石家庄风物", ("http://sjz.hebei.com.cn/sjzfw/",)),
+    Channel("sjz_hbxw", "石家庄 > 河北新闻", ("http://sjz.hebei.com.cn/hbxw/index.shtml",)),
+    Channel("bd_szyw", "保定 > 时政要闻", ("http://bd.hebei.com.cn/bdxw/szyw/",)),
+)
+
+
+def by_name(name: str) -> Channel:
+    for channel in CHANNELS:
+        if channel.name == name:
+            return channel
+    raise KeyError(f"no channel named {name!r}; see crawler/channels.py")

@@ -1,0 +1,160 @@
+"""Listing pages: the main list, the pager (static links or the count script), sub-listings.
+
+A listing page holds several enorth `v5.latest` blocks: the main column's list and side boxes that
+link to other channels, videos and other sites (site notes, section 5). Only the main list is the
+channel's content. Which block is the main one is not marked, so it is scored: the block that
+shares its container with the pager wins, then the one with the most dated on-site article links.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from crawler import urls
+
+_BLOCK_START = re.compile(r'enorth cms block start \[\s*name="([^"]+)"')
+_BLOCK_END = re.compile(r'enorth cms block end \[\s*name="([^"]+)"')
+_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_MAXPAGE = re.compile(r"\bmaxpage\s*=\s*(\d+)")
+_PAGER_WORDS = ("下一页", "上一页", "尾页", "首页", "下页", "上页")
+
+
+@dataclass
+class ListedLink:
+    url: str  # canonical
+    title: str
+    day: str | None  # YYYY-MM-DD shown beside the link
+
+
+@dataclass
+class ListingPage:
+    url: str
+    articles: list[ListedLink] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason) from the main list
+    pager_links: list[str] = field(default_factory=list)  # overflow or index pages, canonical
+    count_script: str | None = None
+    catalog: str | None = None
+    sublistings: list[str] = field(default_factory=list)  # canonical listing URLs below the base dir
+
+
+def _blocks(root: lxml.html.HtmlElement, name: str) -> list[tuple[etree._Element, list[etree._Element]]]:
+    """(container, elements) for each enorth block `name`: what lies between its two comments."""
+    out = []
+    for comment in root.iter(etree.Comment):
+        m = _BLOCK_START.search(comment.text or "")
+        if not m or m.group(1) != name:
+            continue
+        members = []
+        for sib in comment.itersiblings():
+            if isinstance(sib, etree._Comment) and _BLOCK_END.search(sib.text or ""):
+                break
+            members.append(sib)
+        parent = comment.getparent()
+        if parent is not None:
+            out.append((parent, members))
+    return out
+
+
+def _links(elements: list[etree._Element]) -> list[tuple[str, str, str | None]]:
+    """(href, text, day) of every link inside `elements`, the day from the link's list item."""
+    out = []
+    for el in elements:
+        if not isinstance(el.tag, str):
+            continue
+        for a in el.iter("a"):
+            href = (a.get("href") or "").strip()
+            if not href or href.startswith(("javascript:", "#", "mailto:")):
+                continue
+            holder = a.getparent()
+            text_around = "".join(holder.itertext()) if holder is not None else ""
+            day = _DAY.search(text_around.replace(a.text_content(), ""))
+            stamp = f"{day.group(1)}-{int(day.group(2)):02d}-{int(day.group(3)):02d}" if day else None
+            title = (a.get("title") or a.text_content()).strip()
+            out.append((href, title, stamp))
+    return out
+
+
+def _has_pager(container: etree._Element) -> bool:
+    for el in container.iter():
+        if el.tag == "script" and "count_page_list" in (el.get("src") or ""):
+            return True
+        if el.tag == "a" and (el.text or "").strip() in _PAGER_WORDS:
+            return True
+    return False
+
+
+def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> ListingPage:
+    """Read one listing page. `main_list_xpath` (a channel's layout hint) overrides the scoring."""
+    page = ListingPage(url=urls.canonical(url))
+    if not html.strip():
+        return page
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return page
+    meta = root.xpath('//meta[@name="catalogs"]/@content')
+    page.catalog = meta[0].strip() if meta and meta[0].strip().isdigit() else None
+
+    if main_list_xpath:
+        nodes = root.xpath(main_list_xpath)
+        main_links = _links(nodes)
+    else:
+        main_links = _best_block(root, url)
+    for href, title, day in main_links:
+        absolute = urljoin(url, href)
+        if not urls.on_site(absolute):
+            page.skipped.append((absolute, "off-site"))
+        elif urls.is_article(absolute):
+            page.articles.append(ListedLink(urls.canonical(absolute), title, day))
+        else:
+            page.skipped.append((absolute, "not an article page"))
+
+    for a in root.iter("a"):
+        href = urljoin(url, (a.get("href") or "").strip())
+        text = a.text_content().strip()
+        if text in _PAGER_WORDS and urls.on_site(href):
+            target = urls.canonical(href)
+            if urls.overflow_page_number(target) or urls.is_listing_path(urlsplit(target).path):
+                page.pager_links.append(target)
+    for script in root.iter("script"):
+        src = script.get("src") or ""
+        if "count_page_list_" in src:
+            page.count_script = urls.canonical(urljoin(url, src))
+
+    base = urls.directory_of(url)
+    host = urlsplit(url).hostname
+    seen = set()
+    for a in root.iter("a"):
+        target = urljoin(url, (a.get("href") or "").strip())
+        parts = urlsplit(target)
+        if parts.hostname != host or not parts.path.startswith(base) or not urls.is_listing_path(parts.path):
+            continue
+        target = urls.canonical(target)
+        if target not in seen and target != page.url:
+            seen.add(target)
+            page.sublistings.append(target)
+    return page
+
+
+def _best_block(root: lxml.html.HtmlElement, url: str) -> list[tuple[str, str, str | None]]:
+    best: list[tuple[str, str, str | None]] = []
+    best_score = (-1, -1, -1)
+    for container, members in _blocks(root, "v5.latest"):
+        links = _links(members)
+        articles = [lk for lk in links if urls.is_article(urljoin(url, lk[0]))]
+        dated = sum(1 for lk in articles if lk[2])
+        score = (int(_has_pager(container)), dated, len(articles))
+        if score > best_score:
+            best, best_score = links, score
+    return best
+
+
+def read_maxpage(script: str) -> int | None:
+    """`maxpage = N;` from a count_page_list_*.js script."""
+    m = _MAXPAGE.search(script)
+    return int(m.group(1)) if m else None

@@ -1,0 +1,72 @@
+"""URL shapes of the enorth CMS on hebei.com.cn (site notes, section 1)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+SITE_DOMAIN = "hebei.com.cn"
+
+# /system/YYYY/MM/DD/<id>.shtml, continuation pages <id>_NN.shtml; the id has no fixed width.
+ARTICLE_PATH = re.compile(r"^/system/(\d{4})/(\d{2})/(\d{2})/(\d{6,12})(?:_(\d{1,3}))?\.shtml$")
+# /system/more/<catalog>/<bucket>/<catalog>_<page>.shtml, numbered backwards (1 = oldest).
+OVERFLOW_PATH = re.compile(r"^/system/more/(\d{12,20})/(\d{4})/(\d{12,20})_(\d{8})\.shtml$")
+COUNT_SCRIPT_PATH = re.compile(r"/count_page_list_(\d{12,20})\.js$")
+
+
+def on_site(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == SITE_DOMAIN or host.endswith("." + SITE_DOMAIN)
+
+
+def canonical(url: str) -> str:
+    """One spelling per page: http (both schemes serve the same page), lower-case host, no
+    query or fragment (the CMS's static pages take no parameters; trackers add them)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.port not in (None, 80, 443):
+        host = f"{host}:{parts.port}"
+    return urlunsplit(("http", host, parts.path or "/", "", ""))
+
+
+def article_id(url: str) -> str | None:
+    """The 9-digit (or longer) article id of an article or continuation page URL."""
+    m = ARTICLE_PATH.match(urlsplit(url).path)
+    return m.group(4) if m else None
+
+
+def is_article(url: str) -> bool:
+    """An article's first page on one of the portal's hosts (not a continuation page)."""
+    if not on_site(url):
+        return False
+    m = ARTICLE_PATH.match(urlsplit(url).path)
+    return bool(m) and m.group(5) is None
+
+
+def is_continuation(url: str) -> bool:
+    m = ARTICLE_PATH.match(urlsplit(url).path)
+    return bool(m) and m.group(5) is not None
+
+
+def overflow_page_number(url: str) -> tuple[str, int] | None:
+    """(catalog, page) of an overflow page URL."""
+    m = OVERFLOW_PATH.match(urlsplit(url).path)
+    if not m or m.group(1) != m.group(3):
+        return None
+    return m.group(1), int(m.group(4))
+
+
+def overflow_url(host_url: str, catalog: str, page: int) -> str:
+    """Overflow page `page` of `catalog` on the host of `host_url`; bucket = page // 100."""
+    parts = urlsplit(host_url)
+    return f"http://{parts.netloc}/system/more/{catalog}/{page // 100:04d}/{catalog}_{page:08d}.shtml"
+
+
+def is_listing_path(path: str) -> bool:
+    """A channel index: a bare directory or an index page, outside /system/."""
+    return not path.startswith("/system/") and (path.endswith("/") or path.endswith("/index.shtml"))
+
+
+def directory_of(url: str) -> str:
+    path = urlsplit(url).path or "/"
+    return path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
