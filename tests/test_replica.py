@@ -165,3 +165,40 @@ def test_rolling_pages_say_they_are_updating(replica: Replica):
     for page in replica.site.rolling:
         status, _, body = replica.fetch(page.url)
         assert status == 200 and "正在更新" in body.decode("gb18030")
+
+
+def test_fault_profile_fails_the_same_urls_and_recovers_on_retry():
+    from tests.conftest import start_replica
+    from tests.replica.server import FAULT_PROFILES, _share, permanent_faults
+
+    site = build_site()
+    proc, address = start_replica("--faults", "standard")
+    replica = Replica(address, site, proc)
+    try:
+        profile = FAULT_PROFILES["standard"]
+        flaky = [u for u in site.article_pages if _share(u) < profile.http_500][:3]
+        assert flaky
+        for url in flaky:
+            assert replica.fetch(url)[0] == 500
+            assert replica.fetch(url)[0] == 200
+        for url, fault in permanent_faults(site).items():
+            status, headers, body = replica.fetch(url) if fault != "loop" else (302, {}, b"")
+            if fault == "404":
+                assert status == 404
+            elif fault == "500":
+                assert status == 500 and replica.fetch(url)[0] == 500
+            elif fault == "charset":
+                assert headers["Content-Type"] == "text/html; charset=utf-8"
+                assert b"charset=utf-8" in body[:600]
+        truncated = next(u for u in site.article_pages
+                         if profile.http_500 + profile.timeout <= _share(u) < profile.http_500 + profile.timeout + profile.truncated)
+        try:
+            replica.fetch(truncated)
+        except http.client.IncompleteRead:
+            pass
+        else:
+            raise AssertionError("the first answer for a truncated page was complete")
+        assert replica.fetch(truncated)[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from tests.replica.server import FAULT_PROFILES, serve
 from tests.replica.site import DEFAULT_SCALE, DEFAULT_SEED, build_site, copy_truth
 
 
@@ -18,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     sub.choices["serve"].add_argument("--port", type=int, default=0, help="0 picks a free port")
     sub.choices["serve"].add_argument("--host", default="127.0.0.1", help="a loopback address")
+    sub.choices["serve"].add_argument("--faults", default="none", choices=sorted(FAULT_PROFILES),
+                                      help="what goes wrong: none, transient, standard (docs/replica.md)")
     sub.choices["truth"].add_argument(
         "--copies", action="store_true", help="one line per published copy instead of per story"
     )
@@ -26,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
             parser.error("the replica only listens on loopback addresses")
-        from tests.replica.server import serve
-
-        serve(site, args.port, args.host)
+        serve(site, args.port, args.host, args.faults)
         return 0
     out = sys.stdout
     if args.copies:

@@ -7,9 +7,11 @@ request the real URLs unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import sys
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from twisted.internet import reactor
@@ -24,15 +26,82 @@ _ROBOTS = b"User-agent: *\nDisallow: /admin/\n"
 
 
 class Response:
-    def __init__(self, status: int, body: bytes, content_type: str) -> None:
-        self.status, self.body, self.content_type = status, body, content_type
+    def __init__(self, status: int, body: bytes, content_type: str, location: str | None = None) -> None:
+        self.status, self.body, self.content_type, self.location = status, body, content_type, location
+
+
+@dataclass(frozen=True)
+class FaultProfile:
+    """What goes wrong, per URL, decided by a hash of the URL: the same URLs fail on every run.
+
+    Transient faults hit a URL's first request only, so a client that retries gets the page.
+    Permanent faults hit one chosen URL of each kind on every request.
+    """
+
+    http_500: float = 0.0  # share of pages answering 500 once
+    timeout: float = 0.0  # share of pages that hang once (longer than the client waits)
+    truncated: float = 0.0  # share of pages whose body is cut short once (connection dropped)
+    permanent: bool = False  # one listing page 404s, one article 500s for ever, one redirects in a
+    # loop, one declares the wrong charset (utf-8 meta and header on GB18030 bytes)
+    hang_seconds: float = 20.0
+
+
+FAULT_PROFILES = {
+    "none": FaultProfile(),
+    "standard": FaultProfile(http_500=0.05, timeout=0.02, truncated=0.01, permanent=True),
+    "transient": FaultProfile(http_500=0.05, timeout=0.02, truncated=0.01),
+}
+
+
+def _share(url: str) -> float:
+    return int.from_bytes(hashlib.sha1(url.encode()).digest()[:4], "big") / 2**32
+
+
+class Faults:
+    def __init__(self, site: Site, profile: FaultProfile) -> None:
+        self.profile = profile
+        self.attempts: Counter[str] = Counter()
+        self.permanent: dict[str, str] = {}
+        if profile.permanent:
+            self.permanent = permanent_faults(site)
+
+    def decide(self, url: str) -> str | None:
+        """None, or one of: 500, hang, truncate, 404, loop, charset."""
+        self.attempts[url] += 1
+        if url in self.permanent:
+            return self.permanent[url]
+        if self.attempts[url] > 1 or url.endswith("/robots.txt"):
+            return None
+        p, x = self.profile, _share(url)
+        if x < p.http_500:
+            return "500"
+        if x < p.http_500 + p.timeout:
+            return "hang"
+        if x < p.http_500 + p.timeout + p.truncated:
+            return "truncate"
+        return None
+
+
+def permanent_faults(site: Site) -> dict[str, str]:
+    """The URLs that fail for ever under a profile with permanent faults, chosen from the site."""
+    single = [c for s in site.stories if not s.from_corpus and len(s.copies) == 1 for c in s.copies
+              if len(c.pages) == 1]
+    hbyw = next(lst for lst in site.listings if lst.key == "heb/hbyw")
+    return {
+        hbyw.overflow_url(2): "404",
+        single[0].url: "500",
+        single[1].url: "loop",
+        single[1].url.replace(".shtml", "_loop.shtml"): "loop",
+        single[2].url: "charset",
+    }
 
 
 class Router:
     """Maps a canonical URL to a response; renders on demand and keeps a bounded cache."""
 
-    def __init__(self, site: Site, cache_size: int = 4096) -> None:
+    def __init__(self, site: Site, cache_size: int = 4096, faults: Faults | None = None) -> None:
         self.site = site
+        self.faults = faults
         self.cache: OrderedDict[str, Response] = OrderedDict()
         self.cache_size = cache_size
         self.count_scripts = {lst.count_script_url: lst for lst in site.listings if lst.pager == "script"}
@@ -92,6 +161,27 @@ class Router:
         return self.html(host, render.render_simple("404 页面不存在"), status=404)
 
 
+    def faulty(self, url: str) -> Response | None:
+        """The response a fault replaces the page with, or None to serve the page."""
+        if self.faults is None:
+            return None
+        fault = self.faults.decide(url)
+        if fault == "500":
+            return Response(500, b"Internal Server Error", "text/plain")
+        if fault == "404":
+            return self.html(urlsplit(url).hostname or "", render.render_simple("404 页面不存在"), status=404)
+        if fault == "loop":
+            twin = url.replace(".shtml", "_loop.shtml") if not url.endswith("_loop.shtml") else url.replace("_loop", "")
+            return Response(302, b"", "text/html", location=twin)
+        if fault == "charset":
+            page = self.get(url)
+            body = page.body.replace(b"charset=gb2312", b"charset=utf-8")
+            return Response(page.status, body, "text/html; charset=utf-8")
+        if fault in ("hang", "truncate"):
+            return Response(0, fault.encode(), "")
+        return None
+
+
 class ReplicaResource(resource.Resource):
     isLeaf = True
 
@@ -100,24 +190,53 @@ class ReplicaResource(resource.Resource):
         self.router = router
         self.on_request = on_request
 
-    def render(self, request: server.Request) -> bytes:
+    def render(self, request: server.Request) -> bytes | int:
         uri = request.uri.decode("latin-1")
         if not uri.startswith(("http://", "https://")):
             host = (request.getHeader("host") or "").split(":")[0].lower()
             uri = f"http://{host}{uri}"
         if self.on_request is not None:
             self.on_request(uri)
-        response = self.router.get(uri)
+        uri = urlsplit(uri)._replace(scheme="http", query="", fragment="").geturl()
+        response = self.router.faulty(uri)
+        if response is not None and response.status == 0:
+            return self.misbehave(request, uri, response.body.decode())
+        if response is None:
+            response = self.router.get(uri)
         request.setResponseCode(response.status)
         request.setHeader(b"content-type", response.content_type.encode())
+        if response.location:
+            request.setHeader(b"location", response.location.encode())
         if request.method == b"HEAD":
             return b""
         return response.body
 
+    def misbehave(self, request: server.Request, uri: str, how: str) -> int:
+        """Hang past the client's timeout, or send half the body and drop the connection."""
+        page = self.router.get(uri)
+        request.setResponseCode(page.status)
+        request.setHeader(b"content-type", page.content_type.encode())
+        if how == "truncate":
+            request.setHeader(b"content-length", str(len(page.body)).encode())
+            request.write(page.body[: len(page.body) // 2])
+            request.channel.transport.loseConnection()
+            return server.NOT_DONE_YET
+        call = reactor.callLater(self.router.faults.profile.hang_seconds, _finish, request, page.body)  # type: ignore[attr-defined, union-attr]
+        request.notifyFinish().addErrback(lambda _: call.active() and call.cancel())
+        return server.NOT_DONE_YET
 
-def serve(site: Site, port: int, interface: str = "127.0.0.1") -> None:
+
+def _finish(request: server.Request, body: bytes) -> None:
+    if not request.finished and not request._disconnected:  # type: ignore[attr-defined]
+        request.write(body)
+        request.finish()
+
+
+def serve(site: Site, port: int, interface: str = "127.0.0.1", faults: str = "none") -> None:
     """Serve until killed; prints `serving on http://HOST:PORT` once listening."""
-    factory = server.Site(ReplicaResource(Router(site)))
+    profile = FAULT_PROFILES[faults]
+    router = Router(site, faults=Faults(site, profile) if profile != FAULT_PROFILES["none"] else None)
+    factory = server.Site(ReplicaResource(router))
     factory.log = lambda request: None  # type: ignore[method-assign]
     listener = reactor.listenTCP(port, factory, interface=interface)  # type: ignore[attr-defined]
     print(f"serving on http://{interface}:{listener.getHost().port}", flush=True)
