@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="distinct stories (default %(default)s)")
         p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        p.add_argument("--grow", type=int, default=0,
+                       help="stories published after the rest: the same site some days later")
     sub.choices["serve"].add_argument("--port", type=int, default=0, help="0 picks a free port")
     sub.choices["serve"].add_argument("--host", default="127.0.0.1", help="a loopback address")
     sub.choices["serve"].add_argument("--faults", default="none", choices=sorted(FAULT_PROFILES),
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         "--copies", action="store_true", help="one line per published copy instead of per story"
     )
     args = parser.parse_args(argv)
-    site = build_site(args.scale, args.seed)
+    site = build_site(args.scale, args.seed, args.grow)
     if args.command == "serve":
         if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
             parser.error("the replica only listens on loopback addresses")

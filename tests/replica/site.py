@@ -411,9 +411,10 @@ def _corpus_listing_key(rec: dict) -> str:
 
 
 class _Builder:
-    def __init__(self, scale: int, seed: int) -> None:
+    def __init__(self, scale: int, seed: int, grow: int = 0) -> None:
         self.rng = random.Random(seed)
         self.scale = scale
+        self.grow = grow
         self.listings = _listings()
         self.used_ids: set[int] = set()
         self.titles: set[str] = set()
@@ -637,14 +638,15 @@ class _Builder:
                     return pages
         return pages
 
-    def place_story(self, story: Story, kind: str, leaders: list[str]) -> None:
+    def place_story(self, story: Story, kind: str, leaders: list[str],
+                    window: tuple[datetime, datetime] | None = None) -> None:
         rng, L = self.rng, self.listings
         windows = {
             "old": (datetime(2016, 7, 1), datetime(2017, 6, 30)),
             "timefirst": (datetime(2017, 7, 1), datetime(2017, 12, 31)),
             "banner": (datetime(2018, 1, 20), datetime(2018, 3, 20)),
         }
-        start, end = windows.get(kind, (datetime(2017, 10, 1), datetime(2025, 6, 30)))
+        start, end = window or windows.get(kind, (datetime(2017, 10, 1), datetime(2025, 6, 30)))
         published = self.when(start, end)
         url_date = published.date() - timedelta(days=1) if rng.random() < 0.05 else published.date()
         self.fix_image_days(story, url_date)
@@ -681,21 +683,27 @@ class _Builder:
             self.stories.append(self.corpus_story(rec))
             self.titles.add(self.stories[-1].title)
         kinds = ["leader"] * 55 + ["channel"] * 15 + ["old"] * 7 + ["timefirst"] * 5 + ["banner"] * 5 + ["city"] * 13
-        n = 0
         while len(self.stories) < self.scale:
-            n += 1
-            kind = C.pick(self.rng, kinds)
-            leaders: list[str] = []
-            if kind == "leader":
-                leaders = [name for name, _ in self.rng.sample(C.LEADERS, self.rng.choice([1, 1, 2, 2, 3, 4]))]
-            story = self.generated_story(n, kind, leaders)
-            self.place_story(story, kind, leaders)
-            self.stories.append(story)
+            self.add_story(kinds)
+        rolling = self.rolling_pages()
+        # Growth: stories published after everything above, as the live site gains them daily.
+        newest = max(c.published for s in self.stories for c in s.copies)
+        window = (newest + timedelta(hours=1), newest + timedelta(days=20))
+        for _ in range(self.grow):
+            self.add_story(["leader"] * 6 + ["channel"] * 3 + ["city"], window)
         for listing in self.listings.values():
             listing.entries.sort(key=lambda c: (c.published, c.article_id), reverse=True)
-        rolling = self.rolling_pages()
         self.add_non_article_links(rolling)
-        return Site(self.scale, 0, list(self.listings.values()), self.stories, rolling)
+        return Site(self.scale + self.grow, 0, list(self.listings.values()), self.stories, rolling)
+
+    def add_story(self, kinds: list[str], window: tuple[datetime, datetime] | None = None) -> None:
+        kind = C.pick(self.rng, kinds)
+        leaders: list[str] = []
+        if kind == "leader":
+            leaders = [name for name, _ in self.rng.sample(C.LEADERS, self.rng.choice([1, 1, 2, 2, 3, 4]))]
+        story = self.generated_story(len(self.stories), kind, leaders)
+        self.place_story(story, kind, leaders, window)
+        self.stories.append(story)
 
     def rolling_pages(self) -> list[RollingPage]:
         out = []
@@ -715,7 +723,9 @@ class _Builder:
         qjhb.extra_links.append(("专题：奋进新征程", "http://heb.hebei.com.cn/zt/fjxzc/index.shtml", "2022-10-16"))
 
 
-def build_site(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED) -> Site:
-    site = _Builder(scale, seed).build()
+def build_site(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, grow: int = 0) -> Site:
+    """The site at `scale` distinct stories; `grow` more stories published after all of them
+    (the same site a few days later: every earlier page of an overflow listing keeps its content)."""
+    site = _Builder(scale, seed, grow).build()
     site.seed = seed
     return site
