@@ -21,7 +21,8 @@ _BLOCK_START = re.compile(r'enorth cms block start \[\s*name="([^"]+)"')
 _BLOCK_END = re.compile(r'enorth cms block end \[\s*name="([^"]+)"')
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _MAXPAGE = re.compile(r"\bmaxpage\s*=\s*(\d+)")
-_PAGER_WORDS = ("下一页", "上一页", "尾页", "首页", "下页", "上页")
+_PAGER_WORDS = ("下一页", "上一页", "尾页", "首页", "下页", "上页", "末页")
+_OLDER_WORDS = ("下一页", "下页")
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ListingPage:
     articles: list[ListedLink] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason) from the main list
     pager_links: list[str] = field(default_factory=list)  # overflow or index pages, canonical
+    older_link: str | None = None  # the 下一页 link: the next older page
     count_script: str | None = None
     catalog: str | None = None
     sublistings: list[str] = field(default_factory=list)  # canonical listing URLs below the base dir
@@ -121,6 +123,8 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
             target = urls.canonical(href)
             if urls.overflow_page_number(target) or urls.is_listing_path(urlsplit(target).path):
                 page.pager_links.append(target)
+                if text in _OLDER_WORDS and page.older_link is None:
+                    page.older_link = target
     for script in root.iter("script"):
         src = script.get("src") or ""
         if "count_page_list_" in src:

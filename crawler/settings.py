@@ -25,6 +25,10 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOADER_MIDDLEWARES = {
+    # Before RetryMiddleware (550) sees a 429/503: slow the host down, then let it retry.
+    "crawler.middlewares.BackoffMiddleware": 560,
+}
 
 # A pager that claims more overflow pages than this is capped (and logged): a trap guard.
 LISTING_MAX_PAGES = 20000

@@ -2,77 +2,164 @@
 
 One generic spider (`channel`, `-a start_url=URL`) and one spider per declared channel
 (crawler/channels.py), plus `hebei`, which crawls every declared channel in one run.
+
+Modes (docs/crawling.md):
+- incremental (default): each listing is walked from its newest page towards older ones and the
+  walk stops at the first page whose stories are all stored already; only unknown articles are
+  fetched. What is stored comes from the state store, not from a file of the spider's.
+- `-a since=YYYY-MM-DD`: every listed article dated on or after the day, stored or not; the walk
+  stops at the first page older than the day.
+- `-a full=1`: everything, every page (a backfill).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import date, datetime, timezone
 from typing import Any
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from crawler import urls
 from crawler.channels import CHANNELS, Channel
 from crawler.extract import Extraction, decode_html, extract, merge_pages
+from crawler.failures import FailureLog
 from crawler.items import Article
-from crawler.listing import parse_listing, read_maxpage
+from crawler.listing import ListedLink, ListingPage, parse_listing, read_maxpage
+from pipelines.state import StateStore, open_state
+
+FULL, SINCE, INCREMENTAL = "full", "since", "incremental"
 
 
 class ChannelSpider(scrapy.Spider):
     name = "channel"
     channels: tuple[Channel, ...] = ()
 
-    def __init__(self, start_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, start_url: str | None = None, since: str | None = None, full: str | None = None,
+                 *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if start_url:
             self.channels = (Channel(self.name, start_url, (start_url,)),)
         if not self.channels:
             raise ValueError("the channel spider needs -a start_url=URL (a listing page)")
+        self.since: date | None = date.fromisoformat(since) if since else None
+        self.mode = FULL if full not in (None, "", "0", "false") else SINCE if self.since else INCREMENTAL
         # Highest overflow page number accepted per catalog: guards against pager traps.
         self.overflow_ceiling: dict[str, int] = {}
+        self.state: StateStore | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "ChannelSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.failures = FailureLog(crawler)
+        crawler.signals.connect(spider.failures.close, signal=scrapy.signals.spider_closed)
+        return spider
 
     async def start(self) -> AsyncIterator[Request]:
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("crawl/mode", self.mode)
+        if self.mode == INCREMENTAL:
+            self.state = open_state(self.settings)
+            self.crawler.signals.connect(self.state.close, signal=scrapy.signals.spider_closed)
         for channel in self.channels:
             for url in channel.start_urls:
                 url = urls.canonical(url)
-                yield Request(url, callback=self.parse_listing, errback=self.request_failed,
-                              cb_kwargs={"channel": channel, "root": urls.directory_of(url)})
+                yield self.listing_request(url, channel, urls.directory_of(url))
 
     # listings ---------------------------------------------------------------
+    def listing_request(self, url: str, channel: Channel, root: str, **extra: Any) -> Request:
+        return Request(url, callback=self.parse_listing, errback=self.request_failed,
+                       cb_kwargs={"channel": channel, "root": root, **extra}, meta={"kind": "listing"})
+
     def parse_listing(self, response: Response, channel: Channel, root: str) -> Iterator[Request]:
         stats = self.crawler.stats
+        assert stats is not None
         stats.inc_value("listing/pages")
         html = decode_html(response.body, _header_charset(response))
         page = parse_listing(html, response.url, channel.main_list_xpath)
-        kwargs = {"channel": channel, "root": root}
-        for link in page.articles:
-            yield Request(link.url, callback=self.parse_article, errback=self.request_failed,
-                          cb_kwargs={"channel": channel})
         for _url, reason in page.skipped:
             stats.inc_value(f"listing/skipped_links/{reason}")
-        for target in page.pager_links:
-            if self.accept_overflow(target):
-                yield Request(target, callback=self.parse_listing, errback=self.request_failed, cb_kwargs=kwargs)
-        if page.count_script:
-            yield Request(page.count_script, callback=self.parse_count_script, errback=self.request_failed,
-                          cb_kwargs={**kwargs, "listing_url": response.url, "catalog": page.catalog})
+        wanted = self.wanted(page.articles)
+        for link in wanted:
+            yield Request(link.url, callback=self.parse_article, errback=self.request_failed,
+                          cb_kwargs={"channel": channel}, meta={"kind": "article"})
         for target in page.sublistings:
             if urls.directory_of(target).startswith(root):
-                yield Request(target, callback=self.parse_listing, errback=self.request_failed, cb_kwargs=kwargs)
+                yield self.listing_request(target, channel, root)
+        if self.mode == FULL:
+            yield from self.every_page(page, response.url, channel, root)
+        elif self.descend(page.articles, wanted):
+            yield from self.older_page(page, response.url, channel, root)
+        elif page.articles:
+            stats.inc_value("listing/walks_stopped")
+
+    def wanted(self, listed: list[ListedLink]) -> list[ListedLink]:
+        """The listed articles this mode fetches."""
+        if self.mode == FULL:
+            return listed
+        if self.mode == SINCE:
+            assert self.since is not None
+            day = self.since.isoformat()
+            return [lk for lk in listed if lk.day is None or lk.day >= day]
+        assert self.state is not None
+        known = self.state.known_urls(lk.url for lk in listed)
+        self.crawler.stats.inc_value("listing/known_links", len(known))  # type: ignore[union-attr]
+        return [lk for lk in listed if lk.url not in known]
+
+    def descend(self, listed: list[ListedLink], wanted: list[ListedLink]) -> bool:
+        """Whether older pages of this listing may hold what this mode wants."""
+        if self.mode == SINCE:
+            days = [lk.day for lk in listed if lk.day]
+            return bool(listed) and (not days or min(days) >= self.since.isoformat())  # type: ignore[union-attr]
+        return bool(wanted)
+
+    def every_page(self, page: ListingPage, url: str, channel: Channel, root: str) -> Iterator[Request]:
+        self.note_ceilings(page.pager_links)
+        for target in page.pager_links:
+            if self.accept_overflow(target):
+                yield self.listing_request(target, channel, root)
+        if page.count_script and urls.overflow_page_number(url) is None:
+            yield self.script_request(page, url, channel, root)
+
+    def older_page(self, page: ListingPage, url: str, channel: Channel, root: str) -> Iterator[Request]:
+        """The next older page only: a static 下一页 link, overflow page k-1, or the count script."""
+        here = urls.overflow_page_number(url)
+        self.note_ceilings(page.pager_links)
+        if page.older_link and self.accept_overflow(page.older_link):
+            yield self.listing_request(page.older_link, channel, root)
+        elif here is not None and here[1] > 1:
+            older = urls.overflow_url(url, here[0], here[1] - 1)
+            if self.accept_overflow(older):
+                yield self.listing_request(older, channel, root)
+        elif here is None and page.count_script:
+            yield self.script_request(page, url, channel, root)
+
+    def script_request(self, page: ListingPage, url: str, channel: Channel, root: str) -> Request:
+        return Request(page.count_script or "", callback=self.parse_count_script, errback=self.request_failed,
+                       cb_kwargs={"channel": channel, "root": root, "listing_url": url, "catalog": page.catalog},
+                       meta={"kind": "script"})
+
+    def note_ceilings(self, links: list[str]) -> None:
+        """The first page that shows a catalog's pager (its index) fixes the highest overflow
+        page number: overflow pages run backwards from the newest, so a pager that later points
+        past it (an ever growing number) is a trap."""
+        for catalog_number in filter(None, map(urls.overflow_page_number, links)):
+            catalog = catalog_number[0]
+            if catalog not in self.overflow_ceiling:
+                numbers = [n for c, n in filter(None, map(urls.overflow_page_number, links)) if c == catalog]
+                self.overflow_ceiling[catalog] = max(numbers)
 
     def accept_overflow(self, url: str) -> bool:
-        """Overflow pages run backwards from the newest; the first number seen for a catalog is
-        its ceiling, so a pager that keeps growing or points past it is not followed."""
         found = urls.overflow_page_number(url)
         if found is None:
             return True
         catalog, number = found
         ceiling = self.overflow_ceiling.setdefault(catalog, number)
         if number > ceiling or number < 1:
-            self.crawler.stats.inc_value("listing/pager_trap_links")
+            self.crawler.stats.inc_value("listing/pager_trap_links")  # type: ignore[union-attr]
             return False
         return True
 
@@ -82,24 +169,24 @@ class ChannelSpider(scrapy.Spider):
         found = urls.COUNT_SCRIPT_PATH.search(response.url)
         catalog = catalog or (found.group(1) if found else None)
         if maxpage is None or catalog is None:
-            self.crawler.stats.inc_value("listing/count_script_unreadable")
-            self.logger.warning("count script without maxpage or catalog: %s", response.url)
+            self.failures.record(response.url, "script", "count script without maxpage or catalog", listing_url)
             return
         limit = self.settings.getint("LISTING_MAX_PAGES")
         if maxpage > limit:
             self.logger.warning("maxpage %d of %s capped at LISTING_MAX_PAGES=%d", maxpage, response.url, limit)
             maxpage = limit
         self.overflow_ceiling.setdefault(catalog, maxpage)
-        for number in range(maxpage, 0, -1):
+        numbers = range(maxpage, 0, -1) if self.mode == FULL else range(maxpage, maxpage - 1, -1)
+        for number in numbers:
             target = urls.overflow_url(listing_url, catalog, number)
             if self.accept_overflow(target):
-                yield Request(target, callback=self.parse_listing, errback=self.request_failed,
-                              cb_kwargs={"channel": channel, "root": root})
+                yield self.listing_request(target, channel, root)
 
     # articles ---------------------------------------------------------------
     def parse_article(self, response: Response, channel: Channel,
                       done: tuple[Extraction, ...] = ()) -> Iterator[Article | Request]:
         stats = self.crawler.stats
+        assert stats is not None
         html = decode_html(response.body, _header_charset(response))
         page = extract(html, response.url)
         if page.kind == "rolling":
@@ -107,15 +194,15 @@ class ChannelSpider(scrapy.Spider):
             self.logger.info("skipped a rolling live page: %s", response.url)
             return
         if page.kind != "article":
-            stats.inc_value("article/unreadable")
-            self.logger.warning("unreadable article page %s: %s", response.url, "; ".join(page.problems))
+            self.failures.record(response.url, "article", "unreadable page: " + "; ".join(page.problems),
+                                 _referer(response))
             return
         pages = done + (page,)
         first = pages[0]
         if len(pages) < len(first.page_urls):
             yield Request(urls.canonical(first.page_urls[len(pages)]), callback=self.parse_article,
                           errback=self.request_failed, cb_kwargs={"channel": channel, "done": pages},
-                          dont_filter=True)
+                          meta={"kind": "article"}, dont_filter=True)
             return
         yield self.build_item(first.page_urls[0] if first.page_urls else response.url, pages, channel)
 
@@ -123,6 +210,7 @@ class ChannelSpider(scrapy.Spider):
         url = urls.canonical(url)
         merged = merge_pages(list(pages))
         stats = self.crawler.stats
+        assert stats is not None
         stats.inc_value(f"article/parser/{merged['parser']}")
         if merged["parser"] == "fallback":
             stats.inc_value("article/fallback")
@@ -140,16 +228,27 @@ class ChannelSpider(scrapy.Spider):
         )
 
     def request_failed(self, failure: Failure) -> None:
-        request = failure.request  # type: ignore[attr-defined]
-        reason = failure.getErrorMessage() or failure.type.__name__
-        self.crawler.stats.inc_value(f"failures/{failure.type.__name__}")
-        self.logger.warning("gave up on %s: %s", request.url, reason)
+        request: Request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            reason = f"HTTP {response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}".strip()
+        retries = request.meta.get("retry_times", 0)
+        if retries:
+            reason += f" (after {retries} retries)"
+        self.failures.record(request.url, request.meta.get("kind", "page"), reason,
+                             request.headers.get("Referer", b"").decode("latin-1") or None)
 
 
 def _header_charset(response: Response) -> str | None:
     ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     _, _, charset = ctype.partition("charset=")
     return charset.strip() or None
+
+
+def _referer(response: Response) -> str | None:
+    return response.request.headers.get("Referer", b"").decode("latin-1") or None if response.request else None
 
 
 class HebeiSpider(ChannelSpider):
@@ -167,7 +266,8 @@ def _declared(channel: Channel) -> type[ChannelSpider]:
     )
 
 
-for _channel in CHANNELS:
-    _spider = _declared(_channel)
-    globals()[_spider.__name__] = _spider
-del _channel, _spider
+def declared_spiders(channels: Iterable[Channel]) -> dict[str, type[ChannelSpider]]:
+    return {spider.__name__: spider for spider in map(_declared, channels)}
+
+
+globals().update(declared_spiders(CHANNELS))
