@@ -52,3 +52,48 @@ def replica(default_site: Site) -> Iterator[Replica]:
     yield Replica(address, default_site, proc)
     proc.terminate()
     proc.wait(timeout=10)
+
+
+# Settings that lift the live-site politeness limits for crawls of the replica (never code changes).
+REPLICA_CRAWL_SETTINGS = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "CONCURRENT_REQUESTS": "32",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "32",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def run_crawl(address: str, output_dir: Path, spider: str = "hebei", *args: str,
+              settings: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`scrapy crawl SPIDER` as a real process from the repo root, through the replica as a proxy."""
+    import os
+
+    env = {**os.environ, "http_proxy": address}
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider, *args, "-s", f"OUTPUT_DIR={output_dir}"]
+    for key, value in {**REPLICA_CRAWL_SETTINGS, **(settings or {})}.items():
+        cmd += ["-s", f"{key}={value}"]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def read_stories(output_dir: Path) -> list[dict]:
+    """Every line of every date partition under OUTPUT_DIR/articles."""
+    import json
+
+    out = []
+    for path in sorted((output_dir / "articles").glob("date=*/articles.jsonl")):
+        out.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return out
+
+
+def crawl_stats(stderr: str) -> dict:
+    """The final stats dict Scrapy logs at the end of a crawl."""
+    import ast
+    import re
+
+    m = re.search(r"Dumping Scrapy stats:\n(\{.*?\n\})", stderr, re.S)
+    assert m, stderr[-3000:]
+    text = re.sub(r"datetime\.datetime\([^)]*\)", "None", m.group(1))
+    return ast.literal_eval(text)
