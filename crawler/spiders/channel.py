@@ -42,6 +42,8 @@ class ChannelSpider(scrapy.Spider):
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if start_url:
+            if not urls.on_site(start_url):
+                raise ValueError(f"start_url must be a listing page on {urls.SITE_DOMAIN}: {start_url!r}")
             self.channels = (Channel(self.name, start_url, (start_url,)),)
         if not self.channels:
             raise ValueError("the channel spider needs -a start_url=URL (a listing page)")

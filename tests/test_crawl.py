@@ -1,0 +1,154 @@
+"""Crawling the replica through a real server: completeness, incremental runs, faults, modes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.channels import CHANNELS
+from crawler.spiders.channel import ChannelSpider
+from tests.conftest import REPO, Replica, crawl_stats, read_stories, run_crawl, start_replica
+from tests.replica.server import FAULT_PROFILES, _share, permanent_faults
+from tests.replica.site import build_site
+
+STORY_FIELDS = ("id", "url", "title", "subtitles", "source", "authors", "timestamp", "body", "captions",
+                "images", "editor", "keywords", "breadcrumbs", "pages", "parser")
+
+
+def compare_with_truth(stories: list[dict], truth: list[dict]) -> list[str]:
+    """What differs between a crawl's output and the truth, as readable lines."""
+    problems = []
+    got = {s["id"]: s for s in stories}
+    want = {t["id"]: t for t in truth}
+    if len(got) != len(stories):
+        problems.append(f"{len(stories) - len(got)} duplicate ids")
+    for missing in sorted(want.keys() - got.keys())[:10]:
+        problems.append(f"missing story {missing} {want[missing]['url']}")
+    for extra in sorted(got.keys() - want.keys())[:10]:
+        problems.append(f"unexpected story {extra} {got[extra]['url']}")
+    wrong: dict[str, int] = {}
+    for key in want.keys() & got.keys():
+        for name in STORY_FIELDS:
+            if got[key][name] != want[key][name]:
+                wrong[name] = wrong.get(name, 0) + 1
+        if sorted(a["url"] for a in got[key]["appearances"]) != sorted(a["url"] for a in want[key]["appearances"]):
+            wrong["appearances"] = wrong.get("appearances", 0) + 1
+    problems += [f"{name} differs on {count} stories" for name, count in sorted(wrong.items())]
+    return problems
+
+
+def test_scrapy_list_shows_every_channel():
+    out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert set(out) == {c.name for c in CHANNELS} | {"hebei", "channel"}
+
+
+def test_a_full_crawl_yields_exactly_the_truth(replica: Replica, tmp_path: Path):
+    result = run_crawl(replica.address, tmp_path, "hebei", "-a", "full=1")
+    stats = crawl_stats(result.stderr)
+    assert stats["finish_reason"] == "finished"
+    assert compare_with_truth(read_stories(tmp_path), replica.site.truth()) == []
+    assert stats["listing/pages"] == len(replica.site.listing_pages)
+    assert stats["article/skipped/rolling"] == len(replica.site.rolling)
+    assert "article/fallback" not in stats and "failures/total" not in stats
+    assert not (tmp_path / "failures").exists() or not any((tmp_path / "failures").iterdir())
+
+
+def test_incremental_reruns_fetch_little_and_then_exactly_the_new_stories(tmp_path: Path):
+    proc, address = start_replica("--scale", "300")
+    try:
+        first = crawl_stats(run_crawl(address, tmp_path, "hebei").stderr)
+        again = crawl_stats(run_crawl(address, tmp_path, "hebei").stderr)
+    finally:
+        proc.terminate()
+        proc.wait()
+    assert first["crawl/mode"] == "incremental"
+    assert compare_with_truth(read_stories(tmp_path), build_site(300).truth()) == []
+    assert again["downloader/request_count"] <= 0.05 * first["downloader/request_count"], (
+        again["downloader/request_count"], first["downloader/request_count"])
+    assert again.get("item_scraped_count", 0) == 0
+
+    proc, address = start_replica("--scale", "300", "--grow", "30")
+    try:
+        grown = crawl_stats(run_crawl(address, tmp_path, "hebei").stderr)
+    finally:
+        proc.terminate()
+        proc.wait()
+    truth = build_site(300, grow=30).truth()
+    assert compare_with_truth(read_stories(tmp_path), truth) == []
+    new_copies = sum(len(t["appearances"]) for t in truth) - sum(len(t["appearances"]) for t in build_site(300).truth())
+    assert grown["item_scraped_count"] == new_copies
+    assert grown["downloader/request_count"] < 0.25 * first["downloader/request_count"]
+
+
+def test_since_bounds_a_run_by_date(tmp_path: Path):
+    site = build_site(300)
+    days = sorted(c.published.date().isoformat() for s in site.stories for c in s.copies)
+    since = days[int(len(days) * 0.9)]
+    proc, address = start_replica("--scale", "300")
+    try:
+        stats = crawl_stats(run_crawl(address, tmp_path, "hebei", "-a", f"since={since}").stderr)
+    finally:
+        proc.terminate()
+        proc.wait()
+    stored = read_stories(tmp_path)
+    recent = [t for t in site.truth() if any(a["timestamp"][:10] >= since for a in t["appearances"])]
+    assert {t["id"] for t in recent} <= {s["id"] for s in stored} | {
+        t["id"] for t in recent if min(a["timestamp"] for a in t["appearances"])[:10] < since}
+    assert len(stored) < 0.3 * len(site.stories)
+    assert stats["listing/pages"] < len(site.listing_pages)
+
+
+def test_faults_are_retried_or_listed_and_never_stop_the_crawl(tmp_path: Path):
+    site = build_site(300)
+    permanent = permanent_faults(site)
+    proc, address = start_replica("--scale", "300", "--faults", "standard")
+    try:
+        result = run_crawl(address, tmp_path, "hebei", settings={"DOWNLOAD_TIMEOUT": "3", "RETRY_TIMES": "3"})
+    finally:
+        proc.terminate()
+        proc.wait()
+    stats = crawl_stats(result.stderr)
+    assert stats["finish_reason"] == "finished"
+    profile = FAULT_PROFILES["standard"]
+    assert stats.get("retry/count", 0) >= sum(
+        1 for u in list(site.article_pages) + list(site.listing_pages) if _share(u) < profile.http_500 + profile.timeout
+    ) * 0.8
+
+    failures = [json.loads(line) for f in (tmp_path / "failures").glob("*.jsonl") for line in f.read_text().splitlines()]
+    failed = {f["url"]: f for f in failures}
+    gone = {url for url, kind in permanent.items() if kind in ("500", "404", "loop") and "_loop" not in url}
+    assert gone <= set(failed), failures
+    assert all(f["reason"] for f in failures)
+    hbyw = next(lst for lst in site.listings if lst.key == "heb/hbyw")
+    unreachable = {u.replace("https://", "http://") for _, u, _ in hbyw.page_rows(2)} | gone
+    expected = [t for t in site.truth() if not {a["url"] for a in t["appearances"]} <= unreachable]
+    stored = read_stories(tmp_path)
+    assert {s["id"] for s in stored} >= {t["id"] for t in expected if not set(t["urls"]) & gone}
+    charset_page = next(url for url, kind in permanent.items() if kind == "charset")
+    story = next(s for s in stored if any(a["url"] == charset_page for a in s["appearances"]))
+    assert "\ufffd" not in json.dumps(story, ensure_ascii=False)
+
+
+def test_a_pager_that_keeps_growing_is_not_followed():
+    spider = ChannelSpider(start_url="http://heb.hebei.com.cn/qjhb/")
+    more = "http://heb.hebei.com.cn/system/more/11000000000002027/0000/11000000000002027_{:08d}.shtml"
+
+    class Stats:
+        def inc_value(self, *args): ...
+
+    spider.crawler = type("C", (), {"stats": Stats()})()  # type: ignore[assignment]
+    spider.note_ceilings([more.format(7), more.format(1)])
+    assert spider.accept_overflow(more.format(6))
+    assert not spider.accept_overflow(more.format(8))
+    assert not spider.accept_overflow(more.format(0))
+
+
+@pytest.mark.parametrize("bad", ["", "not a url"])
+def test_the_generic_spider_needs_a_start_url(bad):
+    with pytest.raises(ValueError):
+        ChannelSpider(start_url=bad or None)
