@@ -35,9 +35,16 @@ LISTING_MAX_PAGES = 20000
 
 # Where stories, rejects, run manifests and state go (docs/data.md).
 OUTPUT_DIR = "output"
+# The state store (pipelines/state.py): "sqlite" (OUTPUT_DIR/.state/) or "redis" (several machines).
+STATE_BACKEND = "sqlite"
+# The Redis database of STATE_BACKEND = "redis": one database per OUTPUT_DIR.
+STATE_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Seconds between partition rewrites: how late at most a scraped story is durable (and known).
+STORE_FLUSH_SECONDS = 1.0
 
 ITEM_PIPELINES = {
-    "pipelines.jsonl.JsonLinesPipeline": 800,
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.store.StorePipeline": 800,
 }
 
 LOG_LEVEL = "INFO"

@@ -1,0 +1,123 @@
+"""Run manifests: `OUTPUT_DIR/runs/<run_id>.json`, the data teams' incremental feed.
+
+A manifest is written when a run starts, rewritten before every batch of partition writes (so it
+names a partition before the partition changes: a run killed after a write still lists it) and at
+the end. A manifest whose `end` is null belongs to a run that is still going; the next run to
+start marks a dead one `"finish_reason": "killed"` (a run holds a lock on
+`OUTPUT_DIR/.state/runs/<run_id>.lock` while it lives; the kernel drops it when the process dies).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from crawler.failures import run_id
+from pipelines.files import make_dirs, write_atomically
+
+KILLED = "killed"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def partition_path(partition: str) -> str:
+    """Where a partition's file lies, relative to OUTPUT_DIR."""
+    return f"articles/{partition}/articles.jsonl"
+
+
+class RunManifest:
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.output = Path(crawler.settings.get("OUTPUT_DIR"))
+        self.run_id = run_id(crawler)
+        self.spider = crawler.spidercls.name if crawler.spidercls else None
+        self.path = self.output / "runs" / f"{self.run_id}.json"
+        self.lock_dir = self.output / ".state" / "runs"
+        self.lock_fd: int | None = None
+        self.start = now()
+        self.partitions: set[str] = set()
+
+    def open(self) -> None:
+        """Take this run's liveness lock, write the first manifest, mark dead runs killed."""
+        make_dirs(self.lock_dir)
+        self.lock_fd = os.open(self.lock_dir / f"{self.run_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        self.write(end=None, finish_reason=None)
+        self.mark_dead_runs()
+
+    def counts(self) -> dict[str, int]:
+        get = self.stats.get_value
+        return {
+            "pages_fetched": get("downloader/response_count", 0),
+            "stories_new": get("pipeline/stories_new", 0),
+            "stories_updated": get("pipeline/stories_updated", 0),
+            "copies_merged": get("pipeline/copies_merged", 0),
+            "rejected": get("pipeline/rejected", 0),
+            "failed": get("failures/total", 0),
+        }
+
+    def announce(self, partitions: set[str]) -> None:
+        """Name partitions in the manifest before they are written."""
+        if not partitions <= self.partitions:
+            self.partitions |= partitions
+            self.write(end=None, finish_reason=None)
+
+    def write(self, end: str | None, finish_reason: str | None) -> None:
+        manifest = {
+            "run_id": self.run_id,
+            "spider": self.spider,
+            "start": self.start,
+            "end": end,
+            "finish_reason": finish_reason,
+            "counts": self.counts(),
+            "partitions": [partition_path(p) for p in sorted(self.partitions)],
+        }
+        write_atomically(self.path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+
+    def close(self, reason: str) -> None:
+        self.write(end=now(), finish_reason=reason)
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            (self.lock_dir / f"{self.run_id}.lock").unlink(missing_ok=True)
+            self.lock_fd = None
+
+    def mark_dead_runs(self) -> None:
+        for path in sorted((self.output / "runs").glob("*.json")):
+            if path == self.path:
+                continue
+            manifest = _read(path)
+            if manifest is None or manifest.get("end") is not None or manifest.get("finish_reason"):
+                continue
+            lock = self.lock_dir / f"{path.stem}.lock"
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)  # alive
+                continue
+            try:
+                manifest = _read(path)
+                if manifest is not None and manifest.get("finish_reason") is None:
+                    manifest["finish_reason"] = KILLED
+                    manifest["marked_killed_by"] = self.run_id
+                    write_atomically(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+                lock.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None

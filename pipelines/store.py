@@ -1,0 +1,128 @@
+"""The store: one line per distinct story in `OUTPUT_DIR/articles/date=YYYY-MM-DD/articles.jsonl`,
+exactly once, across channels, runs, crashes and concurrent crawl processes.
+
+Each item is one copy. `StateStore.record_copy` merges it into its story (or creates the story)
+in one transaction and marks the story's date partition pending. Every `STORE_FLUSH_SECONDS`, at
+the end of the run, and first thing when a run opens (finishing what a killed run left), pending
+partitions are rewritten whole from the state: temp file, fsync, rename, fsync the directory,
+under a per-partition lock. A story is stored once its partition is marked written.
+
+Stats (the crawl summary reads them): `pipeline/stories_new` (= `pipeline/stories_written`: lines
+this run added), `pipeline/stories_updated` (stories of earlier runs whose line changed),
+`pipeline/copies_merged` (and `/fingerprint`, `/near_duplicate`: what matched), `copies_changed`
+(pages seen again with new content), `copies_unchanged`, `partitions_written`,
+`partitions_recovered` (pending at open).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from pipelines.dedupe import Copy
+from pipelines.files import remove_durably, remove_stale_temps, write_atomically
+from pipelines.runs import RunManifest
+from pipelines.state import CHANGED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
+
+PARTITION_FILE = "articles.jsonl"
+
+
+def write_partition(output: Path, partition: str, lines: list[str]) -> None:
+    """Replace one partition file with `lines` (the caller holds the partition's lock)."""
+    directory = output / "articles" / partition
+    remove_stale_temps(directory, PARTITION_FILE)
+    if lines:
+        write_atomically(directory / PARTITION_FILE, "".join(line + "\n" for line in lines))
+    else:  # its last story moved to another day
+        remove_durably(directory / PARTITION_FILE)
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.settings = crawler.settings
+        self.output = Path(crawler.settings.get("OUTPUT_DIR"))
+        self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS")
+        self.manifest = RunManifest(crawler)
+        self.run = self.manifest.run_id
+        self.state: StateStore | None = None
+        self.dirty: set[str] = set()
+        self.updated: set[int] = set()  # earlier runs' stories changed by this run
+        self.last_flush = time.monotonic()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StorePipeline":
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        self.state = open_state(self.settings)
+        self.manifest.open()
+        recovered = self.flush(everything=True)
+        if recovered:
+            self.stats.set_value("pipeline/partitions_recovered", recovered)
+
+    def process_item(self, item: Any) -> Any:
+        assert self.state is not None
+        outcome = self.state.record_copy(Copy(ItemAdapter(item).asdict()), self.run)
+        self.count(outcome)
+        self.dirty.update(outcome.partitions)
+        if time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+        return item
+
+    def count(self, outcome: Outcome) -> None:
+        inc = self.stats.inc_value
+        if outcome.kind == NEW:
+            inc("pipeline/stories_new")
+            inc("pipeline/stories_written")
+        elif outcome.kind == MERGED:
+            inc("pipeline/copies_merged")
+            inc(f"pipeline/copies_merged/{outcome.layer}")
+        elif outcome.kind == CHANGED:
+            inc("pipeline/copies_changed")
+        elif outcome.kind == UNCHANGED:
+            inc("pipeline/copies_unchanged")
+        if outcome.kind in (MERGED, CHANGED) and outcome.created_run != self.run:
+            self.updated.add(outcome.story_key)
+            self.stats.set_value("pipeline/stories_updated", len(self.updated))
+
+    def flush(self, everything: bool = False) -> int:
+        """Rewrite this run's dirty partitions (`everything`: every pending one, whoever left
+        it). Returns how many partition files were written."""
+        assert self.state is not None
+        self.last_flush = time.monotonic()
+        partitions = self.dirty | (set(self.state.pending_partitions()) if everything else set())
+        if not partitions:
+            return 0
+        self.manifest.announce(partitions)
+        self.state.make_durable()
+        written = 0
+        for partition in sorted(partitions):
+            with self.state.partition_lock(partition):
+                snapshot = self.state.snapshot(partition)
+                if snapshot.written >= snapshot.version:
+                    continue  # another process wrote it since
+                write_partition(self.output, partition, snapshot.lines)
+                self.state.mark_written(partition, snapshot.version)
+                written += 1
+        self.dirty -= partitions
+        self.stats.inc_value("pipeline/partitions_written", written)
+        return written
+
+    def close_spider(self) -> None:
+        self.flush(everything=True)
+
+    def spider_closed(self, reason: str) -> None:
+        """After every pipeline closed: a clean end fixes the ids and closes the manifest."""
+        assert self.state is not None
+        self.state.finalise_ids()
+        self.manifest.close(reason)
+        self.state.close()

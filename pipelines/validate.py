@@ -1,0 +1,147 @@
+"""Validation: an item must match the JSON Schema of the article (`article.schema.json`).
+
+Required and non-empty: `url`, `title`, `timestamp` (ISO 8601 with offset, a real date); `body`
+may be empty only on a photo story (one with captions). Every other field must have its type.
+Text holding U+FFFD (the replacement character: a page decoded with the wrong charset) is a
+defect. A failing item is dropped, written to `OUTPUT_DIR/rejects/<run_id>.jsonl` with its URL,
+the reason and the offending fields, and counted (`pipeline/rejected`,
+`pipeline/rejected/<field>`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from itemadapter import ItemAdapter
+import fastjsonschema
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.failures import run_id
+
+SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
+_VALIDATE = fastjsonschema.compile(SCHEMA)
+# One validator per field, to name every field at fault (the whole-item one stops at the first).
+_VALIDATE_FIELD = {name: fastjsonschema.compile(spec) for name, spec in SCHEMA["properties"].items()}
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str  # the top-level field at fault ("" for the item as a whole)
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+def find_problems(record: dict[str, Any]) -> list[Problem]:
+    """Everything wrong with one item, in field order; [] when it is valid."""
+    problems = [Problem(name, f"holds U+FFFD (the replacement character) at {where}")
+                for name, where in _replacement_characters(record)]
+    try:
+        _VALIDATE(record)
+    except fastjsonschema.JsonSchemaValueException as whole:
+        problems += _field_problems(record) or [_problem(whole, "")]
+    else:
+        try:
+            datetime.fromisoformat(record["timestamp"])
+        except ValueError:
+            problems.append(Problem("timestamp", f"{record['timestamp']!r} is not a date and time"))
+    order = {name: i for i, name in enumerate(FIELDS)}
+    return sorted(problems, key=lambda p: (order.get(p.field, -1), p.message))
+
+
+def _field_problems(record: dict[str, Any]) -> list[Problem]:
+    problems = [Problem(name, "is missing") for name in FIELDS if name not in record]
+    problems += [Problem(name, "is not a field of the article") for name in record if name not in SCHEMA["properties"]]
+    for name, validate in _VALIDATE_FIELD.items():
+        if name in record:
+            try:
+                validate(record[name])
+            except fastjsonschema.JsonSchemaValueException as error:
+                problems.append(_problem(error, name))
+    return problems
+
+
+def _problem(error: fastjsonschema.JsonSchemaValueException, name: str) -> Problem:
+    """`data[0] must contain ['caption'] properties` -> images: [0] must contain ... ."""
+    message = error.message.removeprefix("data").lstrip(".")
+    if len(message) > 200:
+        message = message[:200] + "..."
+    if not name and error.path[1:]:
+        name = str(error.path[1])
+        message = message.removeprefix(name).lstrip(".")
+    return Problem(name, message.strip())
+
+
+def _replacement_characters(record: dict[str, Any]) -> list[tuple[str, str]]:
+    if REPLACEMENT_CHARACTER not in json.dumps(record, ensure_ascii=False, default=str):
+        return []
+    found = []
+    for name, value in record.items():
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        at = text.find(REPLACEMENT_CHARACTER)
+        if at >= 0:
+            found.append((name, f"{text[max(0, at - 20):at + 20]!r}"))
+    return found
+
+
+class RejectLog:
+    """`OUTPUT_DIR/rejects/<run_id>.jsonl`: one line per rejected item, durable once written."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.handle: IO[str] | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path(self.crawler.settings.get("OUTPUT_DIR")) / "rejects" / f"{run_id(self.crawler)}.jsonl"
+
+    def record(self, item: dict[str, Any], problems: list[Problem]) -> None:
+        if self.handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open("a", encoding="utf-8")
+        fields = {p.field: item.get(p.field) for p in problems if p.field}
+        line = {"url": item.get("url"), "reason": "; ".join(map(str, problems)), "fields": fields,
+                "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        self.handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class ValidatePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.stats = crawler.stats
+        self.rejects = RejectLog(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "ValidatePipeline":
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        record = ItemAdapter(item).asdict()
+        problems = find_problems(record)
+        if not problems:
+            return item
+        self.rejects.record(record, problems)
+        self.stats.inc_value("pipeline/rejected")
+        for name in sorted({p.field or "item" for p in problems}):
+            self.stats.inc_value(f"pipeline/rejected/{name}")
+        raise DropItem(f"rejected {record.get('url')}: {'; '.join(map(str, problems))}", log_level="WARNING")
+
+    def close_spider(self) -> None:
+        self.rejects.close()
