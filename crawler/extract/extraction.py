@@ -1,0 +1,118 @@
+"""From a decoded page to an `Extraction`: pick the layout version, read every field, never raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from crawler.extract.base import ArticleParser, Page
+from crawler.extract.parsers import VERSIONS, FallbackParser
+
+ARTICLE, ROLLING, EMPTY = "article", "rolling", "empty"
+FIELD_NAMES = (
+    "title", "subtitles", "source", "authors", "timestamp", "body", "captions", "images",
+    "editor", "keywords", "breadcrumbs",
+)
+# A page where more than this share of characters is undecodable is not text at all (random
+# bytes read as GB18030 give about 12%).
+_MAX_UNDECODABLE_SHARE = 0.02
+# lxml's plain HTML parser: lxml.html's element classes cost a Python call per element touched.
+_PARSER = etree.HTMLParser(encoding="utf-8")
+_ROLLING_MARK = "正在更新"
+
+
+@dataclass
+class Extraction:
+    """What one page gives: its kind, the parser version that read it, the item fields, the URLs
+    of all pages of the article, and why any field could not be read."""
+
+    kind: str  # article | rolling (a live "正在更新" page: skip) | empty (nothing readable)
+    parser: str
+    fields: dict[str, Any]
+    page_urls: list[str]
+    problems: list[str] = field(default_factory=list)
+
+
+def empty_fields() -> dict[str, Any]:
+    return {
+        "title": "", "subtitles": [], "source": None, "authors": [], "timestamp": None, "body": "",
+        "captions": [], "images": [], "editor": None, "keywords": [], "breadcrumbs": [],
+    }
+
+
+def _unreadable(url: str, reason: str, problems: list[str]) -> Extraction:
+    return Extraction(EMPTY, FallbackParser.name, empty_fields(), [url], problems + [f"page: {reason}"])
+
+
+def _is_rolling(page: Page) -> bool:
+    """A live page that keeps updating (`【滚动】... 正在更新`): many items, no single article."""
+    heading = " ".join(page.title_lines) or page.head_title
+    return _ROLLING_MARK in heading
+
+
+def choose_parser(page: Page) -> ArticleParser:
+    for version in VERSIONS:
+        if version.matches(page):
+            return version(page)
+    return FallbackParser(page)
+
+
+def parse_page(html: str, url: str) -> Page | None:
+    """The page's tree, or None when there is no HTML in it."""
+    # as UTF-8 bytes, so that the page's own charset declaration is not applied a second time
+    root = etree.fromstring(html.encode("utf-8", "replace"), _PARSER)
+    return Page(root, url) if root is not None else None
+
+
+def _extract(html: str, url: str) -> Extraction:
+    problems: list[str] = []
+    if not html or html.isspace():
+        return _unreadable(url, "empty document", problems)
+    undecodable = html.count("\ufffd")
+    if undecodable > _MAX_UNDECODABLE_SHARE * len(html):
+        return _unreadable(url, f"not text: {undecodable} of {len(html)} characters undecodable", problems)
+    if undecodable:
+        problems.append(f"text: {undecodable} undecodable characters (U+FFFD)")
+    page = parse_page(html, url)
+    if page is None:
+        return _unreadable(url, "no HTML in document", problems)
+    if _is_rolling(page):
+        fields = empty_fields()
+        fields["title"] = FallbackParser(page).title()
+        return Extraction(ROLLING, FallbackParser.name, fields, [url], problems + ["page: live rolling page (正在更新), not an article"])
+    parser = choose_parser(page)
+    fields = parser.fields()
+    problems.extend(parser.problems)
+    readable = fields["title"] or fields["body"] or fields["captions"]
+    return Extraction(ARTICLE if readable else EMPTY, parser.name, fields, page.page_list[0], problems)
+
+
+def extract(html: str, url: str) -> Extraction:
+    """Read one article page. Never raises: a page that cannot be read comes back as kind
+    "empty" with the reason in `problems`."""
+    try:
+        return _extract(html, url)
+    except Exception as exc:  # a parser bug must become an explained rejection, not a stopped crawl
+        return _unreadable(url, f"parser error {type(exc).__name__}: {exc}", [])
+
+
+def merge_pages(pages: list[Extraction]) -> dict[str, Any]:
+    """The fields of a multi-page article, its pages in order: lists and body concatenated, the
+    header fields from the first page that has them; plus `pages` (count) and `parser`."""
+    merged = empty_fields()
+    bodies: list[str] = []
+    for page in pages:
+        fields = page.fields
+        for name in ("subtitles", "captions", "images"):
+            merged[name] = merged[name] + list(fields[name])
+        if fields["body"]:
+            bodies.append(fields["body"])
+        for name in ("title", "source", "authors", "timestamp", "editor", "keywords", "breadcrumbs"):
+            if not merged[name] and fields[name]:
+                merged[name] = fields[name]
+    merged["body"] = "\n".join(bodies)
+    merged["pages"] = len(pages)
+    merged["parser"] = pages[0].parser if pages else FallbackParser.name
+    return merged

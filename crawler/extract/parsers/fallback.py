@@ -1,0 +1,88 @@
+"""The generic parser for pages no layout version recognises.
+
+It reads what any news page shows: the densest text block as the body, the `h1` (else `<title>`)
+as the title, the first date on the page, and the 长城网 labels wherever they are. Its output is
+marked `parser: "fallback"`, so a layout change shows up as a rising fallback count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import cached_property
+
+
+from crawler.extract.base import ArticleParser, Page
+from crawler.extract.utils import (
+    Element,
+    text_content,
+    Byline,
+    element_lines,
+    element_text,
+    has_source_label,
+    parse_source_line,
+    parse_timestamp,
+)
+
+_SITE_SUFFIX = re.compile(r"(?:\s*[_|-]\s*[^_|-]{1,20})?\s*[_|-]\s*长城网.*$")
+_TEXT_CONTAINERS = frozenset("div td article section main body".split())
+
+
+def densest_element(root: Element) -> Element | None:
+    """The container with the most paragraph text that is not link text."""
+    scores: dict[Element, int] = defaultdict(int)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        parent = element.getparent()
+        if element.tag == "p" and parent is not None:
+            text = len(text_content(element).strip())
+            links = sum(len(text_content(a).strip()) for a in element.iter("a"))
+            scores[parent] += max(0, text - links)
+        elif element.tag in _TEXT_CONTAINERS:
+            own = len((element.text or "").strip()) + sum(
+                len((child.tail or "").strip()) for child in element
+            )
+            scores[element] += own
+    if not scores:
+        return None
+    best = max(scores.items(), key=lambda item: item[1])
+    return best[0] if best[1] > 0 else None
+
+
+class FallbackParser(ArticleParser):
+    """Text-density body, `h1`/`<title>` title, dates found anywhere in the page."""
+
+    name = "fallback"
+
+    @classmethod
+    def matches(cls, page: Page) -> bool:
+        return True
+
+    def title(self) -> str:
+        if self.page.title_lines:
+            return "".join(self.page.title_lines)
+        title = _SITE_SUFFIX.sub("", self.page.head_title).strip()
+        if not title:
+            self.problem("title", "no h1 and no <title> on page")
+        return title
+
+    def byline(self) -> Byline:
+        text = self.source_line_text
+        if not has_source_label(text):
+            self.problem("source", "no 来源 line on page")
+            return Byline(None, [])
+        return parse_source_line(text)
+
+    def timestamp(self) -> str | None:
+        timestamp = parse_timestamp(self.source_line_text)
+        if timestamp is None:
+            body = self.page.root.find("body")
+            timestamp = parse_timestamp(element_text(body if body is not None else self.page.root))
+        if timestamp is None:
+            self.problem("timestamp", "no date on page")
+        return timestamp
+
+    @cached_property
+    def body_element(self) -> Element | None:
+        return densest_element(self.page.root)
