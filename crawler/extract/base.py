@@ -14,17 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Any, ClassVar
+from functools import cache
+from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from lxml import etree
 
 from crawler.extract.utils import (
-    Element,
-    absolute_url,
-    text_content,
     Body,
     Byline,
+    Element,
+    absolute_url,
     clean_text,
     element_lines,
     element_text,
@@ -41,14 +40,41 @@ from crawler.extract.utils import (
     parse_timestamp,
     segment_body,
     strip_timestamps,
+    text_content,
 )
 
 _CMS_BLOCK = re.compile(r'enorth cms block (start|end) \[ name="([^"]+)"')
 _PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,3})\s*\]?$")
 _TRAILER_DEPTH = 3
+T = TypeVar("T")
 
 
-@lru_cache(maxsize=None)
+class lazy_property(Generic[T]):
+    """`functools.cached_property` without its lock: Python 3.11 takes a lock on every first
+    access, a measurable share of a page's time here. Pages are read by one thread."""
+
+    def __init__(self, function: Callable[[Any], T]) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> lazy_property[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> T | lazy_property[T]:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
+
+
+@cache
 def xpath(expression: str) -> etree.XPath:
     """A compiled XPath, compiled once per expression."""
     return etree.XPath(expression)
@@ -88,14 +114,16 @@ def has_trailer_label(text: str) -> bool:
 
 
 def labelled_lines(elements: list[Element]) -> list[str]:
-    return [line for element in elements for line in element_lines(element) if has_trailer_label(line)]
+    return [
+        line for element in elements for line in element_lines(element) if has_trailer_label(line)
+    ]
 
 
 def labelled_elements(
     context: Element, axis: str, needles: tuple[str, ...], test: Callable[[str], bool]
 ) -> list[Element]:
-    """Elements owning a text node on `axis` of `context` that contains a needle and passes
-    `test`, in the axis's order (`following::`, `preceding::` nearest first, `//body//`)."""
+    """Elements owning a text node on `axis` of `context` (e.g. `//body//`) that contains one
+    of the needles and passes `test`, in page order."""
     expression = axis + "text()[" + " or ".join(f"contains(., '{n}')" for n in needles) + "]"
     owners: list[Element] = []
     for text in xpath(expression)(context):
@@ -113,14 +141,16 @@ class Page:
         self.root = root
         self.url = url
 
-    @cached_property
+    @lazy_property
     def cms_blocks(self) -> dict[str, etree._Comment]:
         """Start comment of each enorth CMS block (`v5.position`, `v5.source`, `v5.pages`, ...)."""
         blocks: dict[str, etree._Comment] = {}
         for comment in self.root.iter(etree.Comment):
-            match = _CMS_BLOCK.search(comment.text or "")
-            if match and match.group(1) == "start":
-                blocks.setdefault(match.group(2), comment)
+            text = comment.text
+            if text and "block start" in text:
+                match = _CMS_BLOCK.search(text)
+                if match:
+                    blocks.setdefault(match.group(2), comment)
         return blocks
 
     def _block_siblings(self, name: str) -> list[Any] | None:
@@ -143,12 +173,12 @@ class Page:
             return None
         parts = [self.cms_blocks[name].tail or ""]
         for node in nodes:
-            if isinstance(node.tag, str):
-                parts.append(element_text(node))
+            if type(node.tag) is str:
+                parts.append(text_content(node))
             parts.append(node.tail or "")
-        return clean_text(" ".join(parts))
+        return clean_text("".join(parts))
 
-    @cached_property
+    @lazy_property
     def _source_line_and_lines(self) -> tuple[Element | None, list[str]]:
         start = self.cms_blocks.get("v5.source")
         if start is not None:
@@ -171,11 +201,11 @@ class Page:
         """The source line's text, split where the page breaks it (`<br>` before the time)."""
         return self._source_line_and_lines[1]
 
-    @cached_property
+    @lazy_property
     def source_line_timestamps(self) -> list[str | None]:
         return [parse_timestamp(line) for line in self.source_lines]
 
-    @cached_property
+    @lazy_property
     def time_below_source(self) -> bool:
         """`来源：X  authors` on one line and the time alone on the next (the main template)."""
         lines, times = self.source_lines, self.source_line_timestamps
@@ -187,7 +217,7 @@ class Page:
             and not strip_timestamps(lines[1])
         )
 
-    @cached_property
+    @lazy_property
     def position_element(self) -> Element | None:
         """The element holding the breadcrumb: the parent of the `v5.position` block, else a
         `当前位置` label's owner."""
@@ -197,7 +227,7 @@ class Page:
         found = labelled_elements(self.root, "//body//", ("位置",), has_position_label)
         return found[0] if found else None
 
-    @cached_property
+    @lazy_property
     def position_text(self) -> str:
         """The breadcrumb container's text, with the label printed just before a bare CMS span."""
         element = self.position_element
@@ -212,7 +242,7 @@ class Page:
                 return before + text
         return text
 
-    @cached_property
+    @lazy_property
     def page_list(self) -> tuple[list[str], int]:
         """(URLs of all pages of the article in order, index of this page) from `v5.pages`.
 
@@ -236,7 +266,7 @@ class Page:
         linked[current] = self.url
         return [linked[n] for n in sorted(linked)], sorted(linked).index(current)
 
-    @cached_property
+    @lazy_property
     def title_lines(self) -> list[str]:
         """The lines of the first non-empty h1 (a title may be broken with `<br>`); [] if none."""
         for h1 in self.root.iter("h1"):
@@ -245,7 +275,7 @@ class Page:
                 return lines
         return []
 
-    @cached_property
+    @lazy_property
     def head_title(self) -> str:
         title = self.root.find("head/title")
         return clean_text(text_content(title)) if title is not None else ""
@@ -279,7 +309,7 @@ class ArticleParser:
             self.problem("title", "no h1 on page")
         return "".join(self.page.title_lines)  # <br> between title lines: no space
 
-    @cached_property
+    @lazy_property
     def source_line_text(self) -> str:
         return " ".join(self.page.source_lines)
 
@@ -295,7 +325,7 @@ class ArticleParser:
             self.problem("timestamp", "no date on page")
         return timestamp
 
-    @cached_property
+    @lazy_property
     def trailer_lines(self) -> list[str]:
         """Lines carrying the labels printed after the body (`关键词：`, `责任编辑：`): from the
         elements following the body (or following its ancestors, up to `_TRAILER_DEPTH` levels),
@@ -305,13 +335,16 @@ class ArticleParser:
             if element is None:
                 break
             found = [
-                sibling for sibling in element.itersiblings()
+                sibling
+                for sibling in element.itersiblings()
                 if type(sibling.tag) is str and has_trailer_label(text_content(sibling))
             ]
             if found:
                 return labelled_lines(found)
             element = element.getparent()
-        return labelled_lines(labelled_elements(self.page.root, "//body//", ("键", "编辑"), has_trailer_label))
+        return labelled_lines(
+            labelled_elements(self.page.root, "//body//", ("键", "编辑"), has_trailer_label)
+        )
 
     def editor(self) -> str | None:
         line = next((line for line in self.trailer_lines if has_editor_label(line)), None)
@@ -331,7 +364,7 @@ class ArticleParser:
 
     # ------------------------------------------------------------ body
 
-    @cached_property
+    @lazy_property
     def body_element(self) -> Element | None:
         return self._body_selector.first(self.page.root)
 

@@ -13,8 +13,21 @@ import re
 from w3lib.encoding import html_body_declared_encoding
 
 DEFAULT_ENCODING = "gb18030"
-_GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "gb_2312-80", "gb2312-80", "cp936", "euc-cn",
-                        "euc_cn", "x-gbk", "csgb2312", "chinese"})
+_GB_FAMILY = frozenset(
+    {
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "gb_2312-80",
+        "gb2312-80",
+        "cp936",
+        "euc-cn",
+        "euc_cn",
+        "x-gbk",
+        "csgb2312",
+        "chinese",
+    }
+)
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([^\s;\"']+)", re.IGNORECASE)
 # A header naming a Western single-byte charset is a server default, not the page's charset:
 # such a decode never fails, so it would turn GB text into unnoticed mojibake.
@@ -54,7 +67,7 @@ def decode_html(body: bytes, header_charset: str | None = None) -> str:
         header = None
     declared = header or normalise_encoding(html_body_declared_encoding(body)) or DEFAULT_ENCODING
     if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
+        return body[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
     if not body.isascii():
         text = _strict(body, "utf-8")
         if text is not None:

@@ -12,14 +12,23 @@ from crawler.extract.parsers import VERSIONS, FallbackParser
 
 ARTICLE, ROLLING, EMPTY = "article", "rolling", "empty"
 FIELD_NAMES = (
-    "title", "subtitles", "source", "authors", "timestamp", "body", "captions", "images",
-    "editor", "keywords", "breadcrumbs",
+    "title",
+    "subtitles",
+    "source",
+    "authors",
+    "timestamp",
+    "body",
+    "captions",
+    "images",
+    "editor",
+    "keywords",
+    "breadcrumbs",
 )
 # A page where more than this share of characters is undecodable is not text at all (random
 # bytes read as GB18030 give about 12%).
 _MAX_UNDECODABLE_SHARE = 0.02
 # lxml's plain HTML parser: lxml.html's element classes cost a Python call per element touched.
-_PARSER = etree.HTMLParser(encoding="utf-8")
+_PARSER = etree.HTMLParser(encoding="utf-8", collect_ids=False)
 _ROLLING_MARK = "正在更新"
 
 
@@ -37,13 +46,24 @@ class Extraction:
 
 def empty_fields() -> dict[str, Any]:
     return {
-        "title": "", "subtitles": [], "source": None, "authors": [], "timestamp": None, "body": "",
-        "captions": [], "images": [], "editor": None, "keywords": [], "breadcrumbs": [],
+        "title": "",
+        "subtitles": [],
+        "source": None,
+        "authors": [],
+        "timestamp": None,
+        "body": "",
+        "captions": [],
+        "images": [],
+        "editor": None,
+        "keywords": [],
+        "breadcrumbs": [],
     }
 
 
 def _unreadable(url: str, reason: str, problems: list[str]) -> Extraction:
-    return Extraction(EMPTY, FallbackParser.name, empty_fields(), [url], problems + [f"page: {reason}"])
+    return Extraction(
+        EMPTY, FallbackParser.name, empty_fields(), [url], problems + [f"page: {reason}"]
+    )
 
 
 def _is_rolling(page: Page) -> bool:
@@ -72,7 +92,9 @@ def _extract(html: str, url: str) -> Extraction:
         return _unreadable(url, "empty document", problems)
     undecodable = html.count("\ufffd")
     if undecodable > _MAX_UNDECODABLE_SHARE * len(html):
-        return _unreadable(url, f"not text: {undecodable} of {len(html)} characters undecodable", problems)
+        return _unreadable(
+            url, f"not text: {undecodable} of {len(html)} characters undecodable", problems
+        )
     if undecodable:
         problems.append(f"text: {undecodable} undecodable characters (U+FFFD)")
     page = parse_page(html, url)
@@ -81,12 +103,20 @@ def _extract(html: str, url: str) -> Extraction:
     if _is_rolling(page):
         fields = empty_fields()
         fields["title"] = FallbackParser(page).title()
-        return Extraction(ROLLING, FallbackParser.name, fields, [url], problems + ["page: live rolling page (正在更新), not an article"])
+        return Extraction(
+            ROLLING,
+            FallbackParser.name,
+            fields,
+            [url],
+            problems + ["page: live rolling page (正在更新), not an article"],
+        )
     parser = choose_parser(page)
     fields = parser.fields()
     problems.extend(parser.problems)
     readable = fields["title"] or fields["body"] or fields["captions"]
-    return Extraction(ARTICLE if readable else EMPTY, parser.name, fields, page.page_list[0], problems)
+    return Extraction(
+        ARTICLE if readable else EMPTY, parser.name, fields, page.page_list[0], problems
+    )
 
 
 def extract(html: str, url: str) -> Extraction:
@@ -94,7 +124,7 @@ def extract(html: str, url: str) -> Extraction:
     "empty" with the reason in `problems`."""
     try:
         return _extract(html, url)
-    except Exception as exc:  # a parser bug must become an explained rejection, not a stopped crawl
+    except Exception as exc:  # noqa: BLE001 - a parser bug must become an explained rejection, not a stopped crawl
         return _unreadable(url, f"parser error {type(exc).__name__}: {exc}", [])
 
 
@@ -109,7 +139,15 @@ def merge_pages(pages: list[Extraction]) -> dict[str, Any]:
             merged[name] = merged[name] + list(fields[name])
         if fields["body"]:
             bodies.append(fields["body"])
-        for name in ("title", "source", "authors", "timestamp", "editor", "keywords", "breadcrumbs"):
+        for name in (
+            "title",
+            "source",
+            "authors",
+            "timestamp",
+            "editor",
+            "keywords",
+            "breadcrumbs",
+        ):
             if not merged[name] and fields[name]:
                 merged[name] = fields[name]
     merged["body"] = "\n".join(bodies)

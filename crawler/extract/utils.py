@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 from urllib.parse import urljoin
 
 from lxml import etree
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 
 
 # ---------------------------------------------------------------- text
@@ -32,21 +32,28 @@ def clean_text(text: str) -> str:
 
 
 # Tags after which a browser starts a new line: they end one text line of a paragraph walk.
-_BLOCK_TAGS = frozenset(
-    "p div h1 h2 h3 h4 h5 h6 li ul ol dl dt dd table tbody thead tr td th section article "
-    "blockquote center figure figcaption pre hr header footer form".split()
+_BLOCK_TAGS = frozenset({
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "table",
+    "tbody", "thead", "tr", "td", "th", "section", "article", "blockquote", "center", "figure",
+    "figcaption", "pre", "hr", "header", "footer", "form",
+})  # fmt: skip
+_MEDIA_TAGS = frozenset({"video", "audio", "iframe", "embed", "object"})
+_SKIPPED_TAGS = frozenset(
+    {"script", "style", "noscript", "select", "button", "textarea", "head", "title"}
 )
-_MEDIA_TAGS = frozenset("video audio iframe embed object".split())
-_SKIPPED_TAGS = frozenset("script style noscript select button textarea head title".split())
 TEXT, IMAGE, MEDIA = "text", "image", "media"
+_BARE_FILE_NAME = re.compile(r"^\w[\w.-]*$")
 
 
 class Unit(NamedTuple):
     """One piece of a flattened element: a line of text, an image or a media player."""
 
     kind: str  # text | image | media
-    text: str = ""
-    src: str = ""
+    text: str
+    src: str
+
+
+_unit = tuple.__new__  # builds a Unit without the Python-level __new__: a body has dozens
 
 
 def element_units(element: Element) -> list[Unit]:
@@ -61,7 +68,7 @@ def element_units(element: Element) -> list[Unit]:
         text = clean_text("".join(buffer))
         buffer.clear()
         if text:
-            units.append(Unit(TEXT, text))
+            units.append(_unit(Unit, (TEXT, text, "")))
 
     def walk(parent: Element) -> None:
         for child in parent:
@@ -79,7 +86,7 @@ def element_units(element: Element) -> list[Unit]:
                     elif child.text:  # a leaf paragraph, the common case
                         text = clean_text(child.text)
                         if text:
-                            units.append(Unit(TEXT, text))
+                            units.append(_unit(Unit, (TEXT, text, "")))
                 elif tag == "br":
                     if buffer:
                         end_line()
@@ -88,11 +95,11 @@ def element_units(element: Element) -> list[Unit]:
                     if src:
                         if buffer:
                             end_line()
-                        units.append(Unit(IMAGE, src=src))
+                        units.append(_unit(Unit, (IMAGE, "", src)))
                 elif tag in _MEDIA_TAGS:
                     if buffer:
                         end_line()
-                    units.append(Unit(MEDIA, src=(child.get("src") or "").strip()))
+                    units.append(_unit(Unit, (MEDIA, "", (child.get("src") or "").strip())))
                 elif tag not in _SKIPPED_TAGS:
                     if child.text:
                         buffer.append(child.text)
@@ -113,8 +120,18 @@ def element_units(element: Element) -> list[Unit]:
 
 
 def absolute_url(page_url: str, href: str) -> str:
-    """`href` resolved against the page URL (absolute links, the common case, are kept as is)."""
-    return href if href.startswith(("http://", "https://")) else urljoin(page_url, href)
+    """`href` resolved against the page URL. The forms these pages use (absolute, root-relative,
+    a bare file name) are joined directly: urljoin costs more than the rest of a link's handling."""
+    if href.startswith(("http://", "https://")):
+        return href
+    if "?" not in page_url and "#" not in page_url and not href.startswith("//"):
+        scheme_end = page_url.find("://")
+        if href.startswith("/") and scheme_end > 0:
+            host_end = page_url.find("/", scheme_end + 3)
+            return (page_url if host_end < 0 else page_url[:host_end]) + href
+        if _BARE_FILE_NAME.match(href) and page_url.count("/") > 2:
+            return page_url[: page_url.rfind("/") + 1] + href
+    return urljoin(page_url, href)
 
 
 def text_content(element: Element) -> str:
@@ -195,23 +212,23 @@ def parse_source_line(text: str, source: str | None = None) -> Byline:
     label = _SOURCE_LABEL.search(text)
     if label is None and source is None:
         return Byline(None, parse_author_line(text))
-    rest = text[label.end():] if label else text
+    rest = text[label.end() :] if label else text
     if source is not None:
         source = clean_text(source)
         if source and rest.startswith(source):
-            rest = rest[len(source):]
+            rest = rest[len(source) :]
     elif not _AUTHOR_LABEL.match(rest):
         end = _SOURCE_END.search(rest)
-        source, rest = (rest[: end.start()], rest[end.start():]) if end else (rest, "")
+        source, rest = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
     author_label = _AUTHOR_LABEL.search(rest)
-    names = rest[author_label.end():] if author_label else rest
+    names = rest[author_label.end() :] if author_label else rest
     return Byline(source or None, split_names(names))
 
 
 def parse_author_line(text: str) -> list[str]:
     """Authors from a separate line: `作者：天虎 延丽`."""
     label = _AUTHOR_LABEL.search(text)
-    return split_names(strip_timestamps(text[label.end():])) if label else []
+    return split_names(strip_timestamps(text[label.end() :])) if label else []
 
 
 _EDITOR = re.compile(r"责\s*任\s*编\s*辑\s*[:：]\s*([^\s\]）)】]*)")
@@ -256,7 +273,7 @@ def parse_breadcrumbs(text: str) -> list[str]:
     text = clean_text(text)
     labels = list(_POSITION_LABEL.finditer(text))
     if labels:  # site navigation may precede the label: the crumbs are what follows the last one
-        text = text[labels[-1].end():]
+        text = text[labels[-1].end() :]
     return [crumb for crumb in (c.strip() for c in _CRUMB_SEPARATOR.split(text)) if crumb]
 
 
@@ -357,33 +374,33 @@ def segment_body(units: list[Unit], title: str, page_url: str, first_page: bool 
     start = 0
     if first_page:
         opening: list[str] = []
-        for unit in units:
-            if unit.kind != TEXT:
+        for kind, text, _ in units[:LEAD_MAX_LINES]:
+            if kind != TEXT:
                 break
-            opening.append(unit.text)
+            opening.append(text)
         start = lead_lines(opening, title)
         body.subtitles = opening[:start]
+    count = len(units)
     i = start
-    while i < len(units):
-        unit = units[i]
-        if unit.kind == TEXT:
-            body.paragraphs.append(unit.text)
-            i += 1
-            continue
-        if unit.kind == MEDIA:
-            i += 1
-            continue
-        images: list[dict[str, str | None]] = []
-        while i < len(units) and units[i].kind == IMAGE:
-            images.append({"url": absolute_url(page_url, units[i].src), "caption": None})
-            i += 1
-        captions: list[str] = []
-        while i < len(units) and units[i].kind == TEXT and has_photo_credit(units[i].text):
-            captions.append(units[i].text)
-            i += 1
-        captioned = images[-len(captions):] if 0 < len(captions) <= len(images) else images
-        for image, caption in zip(captioned, captions):
-            image["caption"] = caption
-        body.images.extend(images)
-        body.captions.extend(captions)
+    while i < count:
+        kind, text, src = units[i]
+        i += 1
+        if kind == TEXT:
+            body.paragraphs.append(text)
+        elif kind == IMAGE:
+            images: list[dict[str, str | None]] = [
+                {"url": absolute_url(page_url, src), "caption": None}
+            ]
+            while i < count and units[i].kind == IMAGE:
+                images.append({"url": absolute_url(page_url, units[i].src), "caption": None})
+                i += 1
+            captions: list[str] = []
+            while i < count and units[i].kind == TEXT and has_photo_credit(units[i].text):
+                captions.append(units[i].text)
+                i += 1
+            captioned = images[-len(captions) :] if 0 < len(captions) <= len(images) else images
+            for image, caption in zip(captioned, captions):
+                image["caption"] = caption
+            body.images.extend(images)
+            body.captions.extend(captions)
     return body

@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from functools import cached_property
 
-
-from crawler.extract.base import ArticleParser, Page
+from crawler.extract.base import ArticleParser, Page, lazy_property
 from crawler.extract.utils import (
     Element,
-    text_content,
-    Byline,
-    element_lines,
     element_text,
-    has_source_label,
-    parse_source_line,
     parse_timestamp,
+    text_content,
 )
 
 _SITE_SUFFIX = re.compile(r"(?:\s*[_|-]\s*[^_|-]{1,20})?\s*[_|-]\s*长城网.*$")
-_TEXT_CONTAINERS = frozenset("div td article section main body".split())
+_TEXT_CONTAINERS = frozenset({"div", "td", "article", "section", "main", "body"})
+_INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "font", "label", "small"})
 
 
 def densest_element(root: Element) -> Element | None:
@@ -67,12 +62,17 @@ class FallbackParser(ArticleParser):
             self.problem("title", "no h1 and no <title> on page")
         return title
 
-    def byline(self) -> Byline:
-        text = self.source_line_text
-        if not has_source_label(text):
-            self.problem("source", "no 来源 line on page")
-            return Byline(None, [])
-        return parse_source_line(text)
+    @lazy_property
+    def source_line_text(self) -> str:
+        """The whole header line around the `来源：` label: on an unknown layout the source,
+        authors and time may sit in sibling spans of one block."""
+        element = self.page.source_line
+        while element is not None and element.tag in _INLINE_TAGS:
+            parent = element.getparent()
+            if parent is None:
+                break
+            element = parent
+        return element_text(element) if element is not None else ""
 
     def timestamp(self) -> str | None:
         timestamp = parse_timestamp(self.source_line_text)
@@ -83,6 +83,6 @@ class FallbackParser(ArticleParser):
             self.problem("timestamp", "no date on page")
         return timestamp
 
-    @cached_property
+    @lazy_property
     def body_element(self) -> Element | None:
         return densest_element(self.page.root)

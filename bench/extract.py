@@ -1,0 +1,184 @@
+"""Benchmark: our article extraction against a bare lxml parse, trafilatura and GNE.
+
+    python bench/extract.py [--pages 300] [--passes 3]
+
+Every tool reads the same replica pages (decoded once, outside the timing). Time is the median
+over pages of each page's best time over `--passes` passes. Body similarity is difflib's ratio
+against the page's true body (mean over pages); "exact" counts bodies equal to the truth. The
+bare lxml parse extracts nothing: it is the floor. trafilatura and GNE come from the `bench`
+extra (`pip install -e '.[bench]'`) and are skipped, with a note, when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import importlib.util
+import random
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crawler.extract import decode_html, extract
+from crawler.extract.extraction import parse_page
+from crawler.extract.parsers import FallbackParser
+from crawler.extract.utils import clean_text
+from tests.replica.server import Router
+from tests.replica.site import Copy, build_site, page_fields
+
+Extractor = Callable[[str, str], str | None]
+
+
+@dataclasses.dataclass
+class BenchPage:
+    url: str
+    html: str
+    body: str  # the true body of this page
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    median_ms: float
+    similarity: float | None
+    exact: int | None
+
+
+def page_truth(copy: Copy, index: int) -> dict:
+    """The truth of one page of a copy: `page_fields` of a copy that has only that page."""
+    return page_fields(dataclasses.replace(copy, pages=[copy.pages[index]]))
+
+
+def normalise_body(text: str | None) -> str:
+    lines = (clean_text(line) for line in (text or "").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def load_pages(count: int, seed: int) -> list[BenchPage]:
+    site = build_site()
+    router = Router(site)
+    urls = random.Random(seed).sample(sorted(site.article_pages), count)
+    pages = []
+    for url in urls:
+        copy, index = site.article_pages[url]
+        response = router.get(url)
+        charset = "gb2312" if "charset=" in response.content_type else None
+        pages.append(
+            BenchPage(url, decode_html(response.body, charset), page_truth(copy, index)["body"])
+        )
+    return pages
+
+
+def ours(html: str, url: str) -> str | None:
+    return extract(html, url).fields["body"]
+
+
+def ours_fallback_only(html: str, url: str) -> str | None:
+    """The fallback parser on every page: what a page of an unknown layout would give."""
+    page = parse_page(html, url)
+    return FallbackParser(page).fields()["body"] if page is not None else None
+
+
+def lxml_parse(html: str, url: str) -> str | None:
+    import lxml.html
+
+    lxml.html.fromstring(html)
+    return None
+
+
+def make_trafilatura() -> Extractor | None:
+    if importlib.util.find_spec("trafilatura") is None:
+        return None
+    import trafilatura
+
+    def run(html: str, url: str) -> str | None:
+        return trafilatura.extract(html, url=url, include_comments=False)
+
+    return run
+
+
+def make_gne() -> Extractor | None:
+    if importlib.util.find_spec("gne") is None:
+        return None
+    from gne import GeneralNewsExtractor
+
+    extractor = GeneralNewsExtractor()
+
+    def run(html: str, url: str) -> str | None:
+        return extractor.extract(html)["content"]
+
+    return run
+
+
+def measure(name: str, tool: Extractor, pages: list[BenchPage], passes: int, score: bool) -> Row:
+    best = [float("inf")] * len(pages)
+    bodies: list[str | None] = [None] * len(pages)
+    for _ in range(passes):
+        for i, page in enumerate(pages):
+            start = time.perf_counter()
+            bodies[i] = tool(page.html, page.url)
+            best[i] = min(best[i], time.perf_counter() - start)
+    median_ms = statistics.median(best) * 1000
+    if not score:
+        return Row(name, median_ms, None, None)
+    got = [normalise_body(b) for b in bodies]
+    truth = [normalise_body(p.body) for p in pages]
+    ratios = [
+        difflib.SequenceMatcher(None, g, t, autojunk=False).ratio() for g, t in zip(got, truth)
+    ]
+    return Row(name, median_ms, statistics.fmean(ratios), sum(g == t for g, t in zip(got, truth)))
+
+
+def table(rows: list[Row], pages: int) -> str:
+    ours_ms = rows[0].median_ms
+    out = [
+        f"{pages} replica article pages, median of each page's best of the passes.",
+        "",
+        "| extractor | median ms/page | time vs ours | body similarity (mean) | exact bodies |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        similarity = f"{row.similarity:.3f}" if row.similarity is not None else "-"
+        exact = f"{row.exact}/{pages}" if row.exact is not None else "-"
+        out.append(
+            f"| {row.name} | {row.median_ms:.3f} | {row.median_ms / ours_ms:.2f}x | {similarity} | {exact} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # the third-party extractors warn about their own dependencies
+    pages = load_pages(args.pages, args.seed)
+    tools: list[tuple[str, Extractor | None, bool]] = [
+        ("ours: crawler.extract.extract", ours, True),
+        ("lxml.html.fromstring (parse only)", lxml_parse, False),
+        ("trafilatura", make_trafilatura(), True),
+        ("GNE", make_gne(), True),
+        ("ours, fallback parser forced", ours_fallback_only, True),
+    ]
+    rows = []
+    for name, tool, score in tools:
+        if tool is None:
+            print(f"skipped {name}: not installed (pip install -e '.[bench]')", file=sys.stderr)
+            continue
+        rows.append(measure(name, tool, pages, args.passes, score))
+    print(table(rows, len(pages)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
