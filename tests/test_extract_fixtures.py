@@ -54,7 +54,10 @@ def run_case(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_fixture(case: str) -> None:
     got, expected = run_case(case)
     differ = [name for name in expected if got.get(name) != expected[name]]
-    details = "\n".join(f"  {name}: got {got.get(name)!r}\n  {' ' * len(name)}  want {expected[name]!r}" for name in differ)
+    details = "\n".join(
+        f"  {name}: got {got.get(name)!r}\n  {' ' * len(name)}  want {expected[name]!r}"
+        for name in differ
+    )
     assert not differ, f"{', '.join(differ)} differ on {case}\n{details}"
 
 
@@ -62,18 +65,24 @@ def test_fixtures_cover_every_parser_version_twice() -> None:
     parsers = Counter(load_case(name)[2]["parser"] for name in CASES)
     for version in [*VERSIONS, FallbackParser]:
         minimum = 1 if version is FallbackParser else 2
-        assert parsers[version.name] >= minimum, f"{version.name}: {parsers[version.name]} fixture case(s)"
+        assert parsers[version.name] >= minimum, (
+            f"{version.name}: {parsers[version.name]} fixture case(s)"
+        )
 
 
 def test_fixture_outputs_list_every_field() -> None:
     for name in CASES:
         expected = load_case(name)[2]
-        assert set(FIELD_NAMES) <= set(expected), f"{name}: {set(FIELD_NAMES) - set(expected)} missing"
+        assert set(FIELD_NAMES) <= set(expected), (
+            f"{name}: {set(FIELD_NAMES) - set(expected)} missing"
+        )
 
 
 def test_field_table_in_docs_matches_the_extraction() -> None:
     """docs/extraction.md lists the fields with their JSON types: names and types cannot drift."""
-    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", DOCS.read_text(encoding="utf-8"), flags=re.M)
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index("## Fields") :].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, flags=re.MULTILINE)
     documented = {name: kind.strip() for name, kind in rows}
     assert list(documented) == list(FIELD_NAMES)
     json_type = {str: "string", list: "list", dict: "object", type(None): "null"}
@@ -81,4 +90,6 @@ def test_field_table_in_docs_matches_the_extraction() -> None:
         got, _ = run_case(name)
         for field in FIELD_NAMES:
             kind = json_type[type(got[field])]
-            assert kind in documented[field], f"{name}: {field} is a {kind}, docs say {documented[field]}"
+            assert kind in documented[field], (
+                f"{name}: {field} is a {kind}, docs say {documented[field]}"
+            )

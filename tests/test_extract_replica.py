@@ -31,7 +31,9 @@ def site() -> Site:
 def fetch(router: Router, url: str) -> Extraction:
     response = router.get(url)
     assert response.status == 200, url
-    return extract(decode_html(response.body, charset_from_content_type(response.content_type)), url)
+    return extract(
+        decode_html(response.body, charset_from_content_type(response.content_type)), url
+    )
 
 
 def read_copy(router: Router, copy: Copy) -> dict[str, Any]:
@@ -58,7 +60,10 @@ def test_every_replica_article_parses_to_its_truth(site: Site) -> None:
                 wrong[name] += 1
                 examples[name].append(copy.url)
     elapsed = time.perf_counter() - started
-    report = "; ".join(f"{name} wrong on {n} of {len(copies)} (e.g. {', '.join(examples[name][:3])})" for name, n in wrong.most_common())
+    report = "; ".join(
+        f"{name} wrong on {n} of {len(copies)} (e.g. {', '.join(examples[name][:3])})"
+        for name, n in wrong.most_common()
+    )
     assert not wrong, report
     assert len(copies) > 1500 and sum(len(c.pages) for c in copies) > 2000  # the whole default site
     assert elapsed < TIME_LIMIT_S, f"{len(copies)} copies took {elapsed:.1f}s"

@@ -46,6 +46,8 @@ from crawler.extract.utils import (
 _CMS_BLOCK = re.compile(r'enorth cms block (start|end) \[ name="([^"]+)"')
 _PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,3})\s*\]?$")
 _TRAILER_DEPTH = 3
+# `<title>` is `T_<channel>_长城网`: the suffix goes when the title must come from there.
+_SITE_SUFFIX = re.compile(r"(?:\s*[_|-]\s*[^_|-]{1,20})?\s*[_|-]\s*长城网.*$")
 T = TypeVar("T")
 
 
@@ -305,9 +307,13 @@ class ArticleParser:
     # ------------------------------------------------------------ header
 
     def title(self) -> str:
-        if not self.page.title_lines:
-            self.problem("title", "no h1 on page")
-        return "".join(self.page.title_lines)  # <br> between title lines: no space
+        if self.page.title_lines:
+            return "".join(self.page.title_lines)  # <br> between title lines: no space
+        title = _SITE_SUFFIX.sub("", self.page.head_title).strip()
+        self.problem(
+            "title", "no h1 on page, read from <title>" if title else "no h1 and no <title> on page"
+        )
+        return title
 
     @lazy_property
     def source_line_text(self) -> str:

@@ -131,7 +131,10 @@ def absolute_url(page_url: str, href: str) -> str:
             return (page_url if host_end < 0 else page_url[:host_end]) + href
         if _BARE_FILE_NAME.match(href) and page_url.count("/") > 2:
             return page_url[: page_url.rfind("/") + 1] + href
-    return urljoin(page_url, href)
+    try:
+        return urljoin(page_url, href)
+    except ValueError:  # a malformed link (`http://[broken/x.jpg`) is kept as written
+        return href
 
 
 def text_content(element: Element) -> str:
@@ -198,7 +201,7 @@ def split_names(text: str) -> list[str]:
 
 
 def has_source_label(text: str) -> bool:
-    return _SOURCE_LABEL.search(text) is not None
+    return "源" in text and _SOURCE_LABEL.search(text) is not None  # `in` first: it is cheaper
 
 
 def parse_source_line(text: str, source: str | None = None) -> Byline:
@@ -251,11 +254,11 @@ def parse_keywords(text: str) -> list[str]:
 
 
 def has_keywords_label(text: str) -> bool:
-    return _KEYWORDS.search(text) is not None
+    return "键" in text and _KEYWORDS.search(text) is not None
 
 
 def has_editor_label(text: str) -> bool:
-    return _EDITOR.search(text) is not None
+    return "辑" in text and _EDITOR.search(text) is not None
 
 
 # ---------------------------------------------------------------- breadcrumbs
@@ -265,7 +268,7 @@ _CRUMB_SEPARATOR = re.compile(r"\s*(?:[>»›＞]+|&gt;)\s*")
 
 
 def has_position_label(text: str) -> bool:
-    return _POSITION_LABEL.search(text) is not None
+    return "位" in text and _POSITION_LABEL.search(text) is not None
 
 
 def parse_breadcrumbs(text: str) -> list[str]:

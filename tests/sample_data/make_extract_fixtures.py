@@ -23,9 +23,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.replica import render  # noqa: E402
-from tests.replica.server import Router  # noqa: E402
-from tests.replica.site import (  # noqa: E402
+from tests.replica import render
+from tests.replica.server import Router
+from tests.replica.site import (
     BANNER,
     CITY,
     MAIN,
@@ -202,13 +202,16 @@ FALLBACK_EXPECTED: dict[str, Any] = {
     "下一步，雄安新区将持续推进基础设施建设，着力打造宜居宜业的现代化城市。",
     "captions": ["容东片区一角。长城新媒体记者 王喆 摄"],
     "images": [
-        {"url": "https://www.hebccw.cn/img/2025/03/18/rongdong_1.jpg", "caption": "容东片区一角。长城新媒体记者 王喆 摄"}
+        {
+            "url": "https://www.hebccw.cn/img/2025/03/18/rongdong_1.jpg",
+            "caption": "容东片区一角。长城新媒体记者 王喆 摄",
+        }
     ],
     "editor": "孙堃",
     "keywords": [],
     "breadcrumbs": [],
     "page_urls": [FALLBACK_URL],
-    "problems": ["breadcrumbs: no breadcrumb on page"],
+    "problems": ["title: no h1 on page, read from <title>", "breadcrumbs: no breadcrumb on page"],
 }
 
 
@@ -220,7 +223,10 @@ def hand_written_cases(site: Site) -> list[Case]:
         "kind": "rolling",
         "parser": "fallback",
         "title": rolling.title,
-        **{name: [] for name in ("subtitles", "authors", "captions", "images", "keywords", "breadcrumbs")},
+        **{
+            name: []
+            for name in ("subtitles", "authors", "captions", "images", "keywords", "breadcrumbs")
+        },
         "source": None,
         "timestamp": None,
         "body": "",
@@ -240,9 +246,18 @@ def write(case: Case) -> None:
     folder = OUT / case.name
     folder.mkdir(parents=True)
     (folder / "page.html.gz").write_bytes(gzip.compress(case.body, mtime=0))
-    meta = {"url": case.url, "headers": {"Content-Type": case.content_type}, "fetched_at": FETCHED_AT, "note": case.note}
-    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (folder / "output.json").write_text(json.dumps(case.expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    meta = {
+        "url": case.url,
+        "headers": {"Content-Type": case.content_type},
+        "fetched_at": FETCHED_AT,
+        "note": case.note,
+    }
+    (folder / "meta.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    (folder / "output.json").write_text(
+        json.dumps(case.expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def main() -> int:

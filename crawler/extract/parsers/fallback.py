@@ -7,7 +7,6 @@ marked `parser: "fallback"`, so a layout change shows up as a rising fallback co
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 from crawler.extract.base import ArticleParser, Page, lazy_property
@@ -18,7 +17,6 @@ from crawler.extract.utils import (
     text_content,
 )
 
-_SITE_SUFFIX = re.compile(r"(?:\s*[_|-]\s*[^_|-]{1,20})?\s*[_|-]\s*长城网.*$")
 _TEXT_CONTAINERS = frozenset({"div", "td", "article", "section", "main", "body"})
 _INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "font", "label", "small"})
 
@@ -53,14 +51,6 @@ class FallbackParser(ArticleParser):
     @classmethod
     def matches(cls, page: Page) -> bool:
         return True
-
-    def title(self) -> str:
-        if self.page.title_lines:
-            return "".join(self.page.title_lines)
-        title = _SITE_SUFFIX.sub("", self.page.head_title).strip()
-        if not title:
-            self.problem("title", "no h1 and no <title> on page")
-        return title
 
     @lazy_property
     def source_line_text(self) -> str:
