@@ -134,6 +134,16 @@ def test_missing_title_and_breadcrumb_are_problems() -> None:
     assert "breadcrumbs: no breadcrumb on page" in extraction.problems
 
 
+def test_a_renamed_body_element_is_read_as_the_densest_block() -> None:
+    url, body, truth = page_of("enorth-a/v1")
+    renamed = body.replace(b'<div id="zoom" class="text">', b'<div class="article_body">')
+    extraction = read(renamed, url)
+    assert extraction.parser == "enorth-a/v1"
+    assert extraction.fields["body"] == truth["body"]
+    assert extraction.fields["editor"] == truth["editor"]
+    assert any(p.startswith("body: no body element") for p in extraction.problems)
+
+
 def test_wrong_declared_charset_still_reads_gb18030() -> None:
     url, body, truth = page_of("enorth-city/v1")
     for header in ("utf-8", "iso-8859-1", "big5"):

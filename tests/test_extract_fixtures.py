@@ -63,11 +63,9 @@ def test_fixture(case: str) -> None:
 
 def test_fixtures_cover_every_parser_version_twice() -> None:
     parsers = Counter(load_case(name)[2]["parser"] for name in CASES)
-    for version in [*VERSIONS, FallbackParser]:
-        minimum = 1 if version is FallbackParser else 2
-        assert parsers[version.name] >= minimum, (
-            f"{version.name}: {parsers[version.name]} fixture case(s)"
-        )
+    minimums = {version.name: 2 for version in VERSIONS} | {FallbackParser.name: 1}
+    for name, minimum in minimums.items():
+        assert parsers[name] >= minimum, f"{name}: {parsers[name]} fixture case(s)"
 
 
 def test_fixture_outputs_list_every_field() -> None:

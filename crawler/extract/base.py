@@ -12,6 +12,7 @@ page by label: each walk of the tree costs about as much as a fifth of the parse
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +47,7 @@ from crawler.extract.utils import (
 _CMS_BLOCK = re.compile(r'enorth cms block (start|end) \[ name="([^"]+)"')
 _PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,3})\s*\]?$")
 _TRAILER_DEPTH = 3
+_TEXT_CONTAINERS = frozenset({"div", "td", "article", "section", "main", "body"})
 # `<title>` is `T_<channel>_长城网`: the suffix goes when the title must come from there.
 _SITE_SUFFIX = re.compile(r"(?:\s*[_|-]\s*[^_|-]{1,20})?\s*[_|-]\s*长城网.*$")
 T = TypeVar("T")
@@ -101,6 +103,28 @@ class ElementSelector:
             if classes and not self.classes.isdisjoint(classes.split()):
                 return element
         return None
+
+
+def densest_element(root: Element) -> Element | None:
+    """The container with the most paragraph text that is not link text."""
+    scores: dict[Element, int] = defaultdict(int)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        parent = element.getparent()
+        if element.tag == "p" and parent is not None:
+            text = len(text_content(element).strip())
+            links = sum(len(text_content(a).strip()) for a in element.iter("a"))
+            scores[parent] += max(0, text - links)
+        elif element.tag in _TEXT_CONTAINERS:
+            own = len((element.text or "").strip()) + sum(
+                len((child.tail or "").strip()) for child in element
+            )
+            scores[element] += own
+    if not scores:
+        return None
+    best = max(scores.items(), key=lambda item: item[1])
+    return best[0] if best[1] > 0 else None
 
 
 def text_owner(text: Any) -> Element | None:
@@ -372,7 +396,15 @@ class ArticleParser:
 
     @lazy_property
     def body_element(self) -> Element | None:
-        return self._body_selector.first(self.page.root)
+        """The body as the layout marks it; else the densest text block (and a problem noted)."""
+        element = self._body_selector.first(self.page.root)
+        if element is None:
+            element = densest_element(self.page.root)
+            if element is not None:
+                self.problem(
+                    "body", "no body element where the layout has it, read the densest text block"
+                )
+        return element
 
     def body(self, title: str) -> Body:
         if self.body_element is None:

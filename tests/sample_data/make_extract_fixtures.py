@@ -123,7 +123,7 @@ def replica_cases(site: Site) -> list[Case]:
         ("enorth-b_repeated-captions", "the same caption under two photos: both kept",
          pick(MAIN, lambda c: len(captions(c)) != len(set(captions(c)))), 0),
         ("enorth-b_empty-keywords", "关键词： with nothing after it",
-         pick(MAIN, lambda c: not c.story.keywords and c.story.authors and c.story.author_style == "bare"), 0),
+         pick(MAIN, lambda c: not c.story.keywords and bool(c.story.authors) and c.story.author_style == "bare"), 0),
         ("enorth-b_byline-lead", "the body opens with a reporter byline (长城新媒体记者 ...): a lead line, not text",
          pick(MAIN, lambda c: c.pages[0][0].kind == "lead" and "记者" in c.pages[0][0].text), 0),
         ("enorth-b_no-source", "来源： with an empty source block and no authors",

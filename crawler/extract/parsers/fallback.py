@@ -7,40 +7,14 @@ marked `parser: "fallback"`, so a layout change shows up as a rising fallback co
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from crawler.extract.base import ArticleParser, Page, lazy_property
+from crawler.extract.base import ArticleParser, Page, densest_element, lazy_property
 from crawler.extract.utils import (
     Element,
     element_text,
     parse_timestamp,
-    text_content,
 )
 
-_TEXT_CONTAINERS = frozenset({"div", "td", "article", "section", "main", "body"})
 _INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "font", "label", "small"})
-
-
-def densest_element(root: Element) -> Element | None:
-    """The container with the most paragraph text that is not link text."""
-    scores: dict[Element, int] = defaultdict(int)
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        parent = element.getparent()
-        if element.tag == "p" and parent is not None:
-            text = len(text_content(element).strip())
-            links = sum(len(text_content(a).strip()) for a in element.iter("a"))
-            scores[parent] += max(0, text - links)
-        elif element.tag in _TEXT_CONTAINERS:
-            own = len((element.text or "").strip()) + sum(
-                len((child.tail or "").strip()) for child in element
-            )
-            scores[element] += own
-    if not scores:
-        return None
-    best = max(scores.items(), key=lambda item: item[1])
-    return best[0] if best[1] > 0 else None
 
 
 class FallbackParser(ArticleParser):
