@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract import decode_html
+from crawler.extract import decode_html, extract
 from crawler.extract.charset import charset_from_content_type
 from crawler.extract.utils import (
     IMAGE,
@@ -395,3 +395,46 @@ def test_charset_from_content_type() -> None:
     assert charset_from_content_type('text/html; Charset="UTF-8"') == "UTF-8"
     assert charset_from_content_type("text/html") is None
     assert charset_from_content_type(None) is None
+
+
+# ---------------------------------------------------------------- the v5.pages block
+
+
+def pages_page(links: str) -> str:
+    return (
+        "<html><body><h1>标题</h1><div class='text'><p>正文。</p></div>"
+        f'<!--enorth cms block start [ name="v5.pages" ]-->{links}'
+        '<!--enorth cms block end [ name="v5.pages" cost="0"]--></body></html>'
+    )
+
+
+def test_page_urls_come_from_the_links_in_page_order() -> None:
+    url = "http://heb.hebei.com.cn/system/2020/03/17/100237270_01.shtml"
+    links = (
+        '<a href="100237270.shtml">上一页</a> <a href="100237270.shtml">1</a> '
+        '<span class="current">2</span> <a href="100237270_02.shtml">3</a>'
+    )
+    extraction = extract(pages_page(links), url)
+    assert extraction.page_urls == [
+        "http://heb.hebei.com.cn/system/2020/03/17/100237270.shtml",
+        url,
+        "http://heb.hebei.com.cn/system/2020/03/17/100237270_02.shtml",
+    ]
+    assert extraction.fields["subtitles"] == []
+
+
+def test_page_urls_when_the_current_page_is_linked_under_the_other_scheme() -> None:
+    url = "https://heb.hebei.com.cn/system/2020/03/17/100237270.shtml"
+    links = (
+        '<a href="http://heb.hebei.com.cn/system/2020/03/17/100237270.shtml">1</a> '
+        '<a href="http://heb.hebei.com.cn/system/2020/03/17/100237270_02.shtml">2</a>'
+    )
+    assert extract(pages_page(links), url).page_urls == [
+        url,
+        "http://heb.hebei.com.cn/system/2020/03/17/100237270_02.shtml",
+    ]
+
+
+def test_an_empty_pages_block_is_a_single_page() -> None:
+    url = "http://heb.hebei.com.cn/system/2018/07/17/018955625.shtml"
+    assert extract(pages_page(""), url).page_urls == [url]

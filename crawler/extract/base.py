@@ -127,6 +127,10 @@ def densest_element(root: Element) -> Element | None:
     return best[0] if best[1] > 0 else None
 
 
+def _without_scheme(url: str) -> str:
+    return url.split("://", 1)[-1]
+
+
 def text_owner(text: Any) -> Element | None:
     """The element a text node found by XPath belongs to (a tail belongs to the parent's parent)."""
     owner = text.getparent()
@@ -286,7 +290,8 @@ class Page:
                     linked.setdefault(int(match.group(1)), absolute_url(self.url, href))
         if not linked:
             return [self.url], 0
-        current = next((n for n, u in linked.items() if u == self.url), None)
+        here = _without_scheme(self.url)  # an https page may link its pages as http, or back
+        current = next((n for n, u in linked.items() if _without_scheme(u) == here), None)
         if current is None:
             current = min(set(range(1, max(linked) + 2)) - set(linked))
         linked[current] = self.url
