@@ -59,8 +59,8 @@ def decode_html(body: bytes, header_charset: str | None = None) -> str:
     """The page's text: charset from the HTTP header, else the `<meta>` tag, else GB18030.
 
     Bytes that are valid UTF-8 are read as UTF-8 whatever the page declares (GB text is never
-    valid UTF-8 in practice); a declared charset the bytes do not fit is tried after GB18030.
-    Undecodable bytes become U+FFFD.
+    valid UTF-8 in practice). Otherwise the declared charset, then GB18030, must fit the bytes
+    exactly; when neither does, the declared charset is used and undecodable bytes become U+FFFD.
     """
     header = normalise_encoding(header_charset)
     if header is not None and codecs.lookup(header).name in _SERVER_DEFAULTS:
