@@ -38,6 +38,7 @@ CHINA = timezone(timedelta(hours=8))
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|spm|from|share|share_from|source|isappinstalled|wxshare_count|"
                              r"nsukey|scene|clicktime|enterid|timestamp|_t|ref|refer)$", re.I)
 ARTICLE_ID = re.compile(r"/(\d{6,12})(?:_\d{1,3})?\.shtml$")
+_NOT_A_WORD = re.compile(r"[\W_]+")
 _VOLATILE = frozenset({"id", "appearances", "fetched_at", "channel"})
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -64,8 +65,10 @@ def article_id_of(url: str) -> str | None:
 def normalise_text(text: str) -> str:
     """What stays the same between copies: NFKC (full- and half-width forms fold), no whitespace,
     no punctuation or symbols."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch)[0] not in "PSZC")
+    text = _NOT_A_WORD.sub("", text)  # punctuation first: most of what NFKC would change
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return _NOT_A_WORD.sub("", unicodedata.normalize("NFKC", text))
 
 
 def story_text(record: dict[str, Any]) -> str:

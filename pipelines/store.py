@@ -48,7 +48,7 @@ class StorePipeline:
         self.stats = crawler.stats
         self.settings = crawler.settings
         self.output = Path(crawler.settings.get("OUTPUT_DIR"))
-        self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS")
+        self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS", 1.0)
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
         self.state: StateStore | None = None
@@ -71,7 +71,7 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         assert self.state is not None
-        outcome = self.state.record_copy(Copy(ItemAdapter(item).asdict()), self.run)
+        outcome = self.state.record_copy(Copy(dict(ItemAdapter(item).items())), self.run)
         self.count(outcome)
         self.dirty.update(outcome.partitions)
         if time.monotonic() - self.last_flush >= self.flush_seconds:

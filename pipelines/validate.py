@@ -133,7 +133,7 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        record = ItemAdapter(item).asdict()
+        record = dict(ItemAdapter(item).items())
         problems = find_problems(record)
         if not problems:
             return item
