@@ -3,7 +3,9 @@
 A listing page holds several enorth `v5.latest` blocks: the main column's list and side boxes that
 link to other channels, videos and other sites (site notes, section 5). Only the main list is the
 channel's content. Which block is the main one is not marked, so it is scored: the block that
-shares its container with the pager wins, then the one with the most dated on-site article links.
+shares its container with the pager wins, then one that does not look like a side box (named
+side/box/hot/rank..., or headed 热点推荐/排行/视频...), then the one with the most dated on-site
+article links. A channel whose page defeats this declares `main_list_xpath` (crawler/channels.py).
 """
 
 from __future__ import annotations
@@ -145,14 +147,36 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
     return page
 
 
+_SIDE_CLASS = re.compile(r"side|right|box|hot|rank|recommend|tuijian|tj|links?\b|video|ad\b", re.I)
+_MAIN_CLASS = re.compile(r"main|list|left|content|con\b", re.I)
+_SIDE_HEADING = re.compile(r"推荐|排行|热点|热门|视频|链接|图片|专题|关注")
+
+
+def _looks_like_side_box(container: etree._Element) -> bool:
+    """A side box: its container (or one of two ancestors) is named like one, or it carries a
+    heading such as 热点推荐, 排行, 视频, 友情链接."""
+    node: etree._Element | None = container
+    for _ in range(3):
+        if node is None or not isinstance(node.tag, str):
+            break
+        names = f"{node.get('class', '')} {node.get('id', '')}"
+        if _MAIN_CLASS.search(names):
+            return False
+        if _SIDE_CLASS.search(names):
+            return True
+        node = node.getparent()
+    headings = container.xpath("./h2|./h3|./h4|./div[@class='title']")
+    return any(_SIDE_HEADING.search("".join(h.itertext())) for h in headings)
+
+
 def _best_block(root: lxml.html.HtmlElement, url: str) -> list[tuple[str, str, str | None]]:
     best: list[tuple[str, str, str | None]] = []
-    best_score = (-1, -1, -1)
+    best_score = (-1, -1, -1, -1)
     for container, members in _blocks(root, "v5.latest"):
         links = _links(members)
         articles = [lk for lk in links if urls.is_article(urljoin(url, lk[0]))]
         dated = sum(1 for lk in articles if lk[2])
-        score = (int(_has_pager(container)), dated, len(articles))
+        score = (int(_has_pager(container)), int(not _looks_like_side_box(container)), dated, len(articles))
         if score > best_score:
             best, best_score = links, score
     return best

@@ -28,6 +28,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOADER_MIDDLEWARES = {
     # Before RetryMiddleware (550) sees a 429/503: slow the host down, then let it retry.
     "crawler.middlewares.BackoffMiddleware": 560,
+    # Before RedirectMiddleware (600) follows a redirect: a loop becomes a recorded failure.
+    "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
 
 # A pager that claims more overflow pages than this is capped (and logged): a trap guard.

@@ -90,3 +90,14 @@ def test_url_shapes():
     ) == ("11000000000002027", 123)
     assert urls.overflow_url("http://heb.hebei.com.cn/hbyw/", "11000000000002027", 123).endswith(
         "/system/more/11000000000002027/0001/11000000000002027_00000123.shtml")
+
+
+def test_a_short_main_list_beats_a_longer_dated_side_box():
+    """A small category page without a pager: its five entries, not the six of 热点推荐."""
+    from tests.replica.site import build_site
+
+    site = build_site(300)
+    lst = listing(site, "heb/sldhdbdj/wanghao/hyhd")
+    assert lst.overflow_count == 0 and lst.pager == "script" and len(lst.page_rows(None)) < 6
+    got = parse_listing(render.render_listing(site, lst, None), lst.index_url)
+    assert [a.url for a in got.articles] == [urls.canonical(u) for _, u, _ in lst.page_rows(None)]

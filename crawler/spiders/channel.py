@@ -52,6 +52,7 @@ class ChannelSpider(scrapy.Spider):
         # Highest overflow page number accepted per catalog: guards against pager traps.
         self.overflow_ceiling: dict[str, int] = {}
         self.state: StateStore | None = None
+        self.requested: set[str] = set()  # article URLs this run asked for
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "ChannelSpider":
@@ -85,6 +86,7 @@ class ChannelSpider(scrapy.Spider):
         for _url, reason in page.skipped:
             stats.inc_value(f"listing/skipped_links/{reason}")
         wanted = self.wanted(page.articles)
+        self.requested.update(link.url for link in wanted)
         for link in wanted:
             yield Request(link.url, callback=self.parse_article, errback=self.request_failed,
                           cb_kwargs={"channel": channel}, meta={"kind": "article"})
@@ -107,7 +109,9 @@ class ChannelSpider(scrapy.Spider):
             day = self.since.isoformat()
             return [lk for lk in listed if lk.day is None or lk.day >= day]
         assert self.state is not None
-        known = self.state.known_urls(lk.url for lk in listed)
+        # Stored during this run counts as new: a listing reached after another listing led to
+        # the same articles must still be walked to its older pages.
+        known = self.state.known_urls(lk.url for lk in listed) - self.requested
         self.crawler.stats.inc_value("listing/known_links", len(known))  # type: ignore[union-attr]
         return [lk for lk in listed if lk.url not in known]
 
@@ -229,8 +233,18 @@ class ChannelSpider(scrapy.Spider):
             **fields,
         )
 
-    def request_failed(self, failure: Failure) -> None:
+    def request_failed(self, failure: Failure) -> Iterator[Request]:
         request: Request = failure.request  # type: ignore[attr-defined]
+        self.record_failure(request, failure)
+        # A walk that goes one page at a time must not end at a page that failed: go on with the
+        # next older overflow page (a full crawl requests every page anyway).
+        here = urls.overflow_page_number(request.url)
+        if self.mode != FULL and request.meta.get("kind") == "listing" and here and here[1] > 1:
+            older = urls.overflow_url(request.url, here[0], here[1] - 1)
+            kwargs = request.cb_kwargs
+            yield self.listing_request(older, kwargs["channel"], kwargs["root"])
+
+    def record_failure(self, request: Request, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
         if response is not None:
             reason = f"HTTP {response.status}"
@@ -239,7 +253,9 @@ class ChannelSpider(scrapy.Spider):
         retries = request.meta.get("retry_times", 0)
         if retries:
             reason += f" (after {retries} retries)"
-        self.failures.record(request.url, request.meta.get("kind", "page"), reason,
+        # A redirected request is recorded under the URL that was asked for.
+        asked = request.meta.get("redirect_urls", [request.url])[0]
+        self.failures.record(asked, request.meta.get("kind", "page"), reason,
                              request.headers.get("Referer", b"").decode("latin-1") or None)
 
 
