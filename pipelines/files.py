@@ -31,12 +31,16 @@ def make_dirs(directory: Path) -> None:
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text`: a temp file in the same directory, fsync, rename, fsync the
     directory. The temp name carries the pid, so two processes never share one."""
-    make_dirs(path.parent)
     temp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-    with open(temp, "w", encoding="utf-8") as handle:
+    try:
+        handle = open(temp, "w", encoding="utf-8")
+    except FileNotFoundError:
+        make_dirs(path.parent)
+        handle = open(temp, "w", encoding="utf-8")
+    with handle:
         handle.write(text)
         handle.flush()
-        os.fsync(handle.fileno())
+        os.fdatasync(handle.fileno())
     os.replace(temp, path)
     fsync_dir(path.parent)
 

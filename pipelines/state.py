@@ -11,12 +11,12 @@ other way round: a partition is rewritten whole from the state, so a crash at an
 leave a partition behind the state (finished at the next open) but never a duplicate or half a line.
 
 Protocol, as the store pipeline (pipelines/store.py) runs it:
-1. `record_copy(copy, run)` decides, in one transaction, whether the copy is new, a copy of a
-   stored story (URL, exact fingerprint, near-duplicate) or a page seen again, updates the story's
-   line and marks its partition pending (its version grows).
+1. `record_copies(copies, run)` decides, in one transaction, for each copy in turn, whether it
+   is new, a copy of a stored story (URL, exact fingerprint, near-duplicate) or a page seen again,
+   updates the story's line and marks its partition pending (its version grows).
 2. Later, for each of `pending_partitions()`: under `partition_lock(name)`, take
-   `snapshot(name)` (its version and sorted lines), write the file atomically, then
-   `mark_written(name, version)`. `make_durable()` first, so that no file gets ahead of a state
+   `snapshot(name)` (its version and sorted lines), write the file atomically; then
+   `mark_written({name: version, ...})`. `make_durable()` first, so that no file gets ahead of a state
    that a power loss could take back.
 3. A copy is *stored* once a partition file holding it is durable: only then does
    `known_urls` report it. At the end of a clean run, `finalise_ids()`.
@@ -28,7 +28,7 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,19 +38,22 @@ from scrapy.settings import BaseSettings
 
 from pipelines.dedupe import Copy, canonical_url, dumps, merge_copy, new_story, partition_of, sort_key
 
-NEW, MERGED, CHANGED, UNCHANGED = "new", "merged", "changed", "unchanged"
+NEW, MERGED, CHANGED, UNCHANGED, FAILED = "new", "merged", "changed", "unchanged", "failed"
 
 
 @dataclass(frozen=True)
 class Outcome:
     """What `record_copy` did with one copy."""
 
-    kind: str  # new | merged (a copy joined a stored story) | changed (a page seen again, edited) | unchanged
+    # new | merged (a copy joined a stored story) | changed (a page seen again, edited) | unchanged
+    # | failed (the copy could not be stored: `reason`)
+    kind: str
     story_key: int  # the store's own key of the story (its id can still change: docs/data.md)
     story_id: str  # the story's id afterwards
     layer: str | None  # what matched it to the story: url | fingerprint | near_duplicate; None when new
     created_run: str  # the run that created the story
     partitions: tuple[str, ...]  # partitions made pending: one, or two when the story moved day
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,13 @@ class StateStore(Protocol):
         """Those of `urls` (any spelling: canonicalised here) that are copies of a story whose
         line is durably written. One indexed query: cheap enough for every listing page."""
 
+    def record_copies(self, copies: Sequence[Copy], run: str) -> list[Outcome]:
+        """Store copies in order, each atomically: find its story (by URL, exact fingerprint,
+        near-duplicate) and merge it in, or create a story; mark the partitions whose lines
+        changed pending. One transaction for the batch: a copy sees the ones before it."""
+
     def record_copy(self, copy: Copy, run: str) -> Outcome:
-        """Store one copy atomically: find its story (by URL, exact fingerprint, near-duplicate)
-        and merge it in, or create a story; mark the partitions whose lines changed pending."""
+        """`record_copies` for one copy."""
 
     def pending_partitions(self) -> list[str]:
         """Partitions whose file is behind the state (`date=YYYY-MM-DD`)."""
@@ -81,8 +88,8 @@ class StateStore(Protocol):
     def make_durable(self) -> None:
         """Make every change recorded so far survive a power loss, before files are written."""
 
-    def mark_written(self, partition: str, version: int) -> None:
-        """The partition file holds the partition as of `version` (and durably so)."""
+    def mark_written(self, versions: dict[str, int]) -> None:
+        """Each partition file holds its partition as of the version given (and durably so)."""
 
     def finalise_ids(self) -> int:
         """Fix the id of every story stored so far (docs/data.md: story identity); returns how
@@ -115,18 +122,23 @@ class StoryRow:
 class Transaction(Protocol):
     """What a backend offers inside one exclusive write transaction."""
 
+    def atomic(self) -> AbstractContextManager[None]:
+        """One copy's changes: all applied, or none if the block raises."""
+
     def copy_of(self, url: str) -> tuple[int, str] | None:
         """(story key, digest) of a stored copy."""
 
     def story_of_fingerprint(self, fingerprint: str) -> int | None: ...
 
-    def stories_of_bands(self, bands: list[int]) -> list[int]: ...
+    def stories_of_bands(self, bands: list[int]) -> list[tuple[int, bytes]]:
+        """Stories sharing an LSH band with these, with their MinHash signatures, most shared first."""
 
     def load(self, key: int) -> StoryRow: ...
 
-    def save(self, row: StoryRow | None, record: dict[str, Any], run: str) -> tuple[int, tuple[str, ...]]:
-        """Write a story's line (a new story when `row` is None); bump the versions of the
-        partitions it leaves and enters. Returns its key and those partitions."""
+    def save(self, row: StoryRow | None, record: dict[str, Any], run: str,
+             signature: bytes = b"") -> tuple[int, tuple[str, ...]]:
+        """Write a story's line (a new story, with its signature, when `row` is None); bump the
+        versions of the partitions it leaves and enters. Returns its key and those partitions."""
 
     def index_copy(self, key: int, copy: Copy, with_bands: bool) -> None:
         """Point the copy's URL and fingerprint (and LSH bands) at the story."""
@@ -138,26 +150,42 @@ class IndexedStore:
     def transaction(self) -> AbstractContextManager[Transaction]:
         raise NotImplementedError
 
-    def record_copy(self, copy: Copy, run: str) -> Outcome:
+    def record_copies(self, copies: Sequence[Copy], run: str) -> list[Outcome]:
+        outcomes = []
         with self.transaction() as tx:
-            seen = tx.copy_of(copy.url)
-            if seen is not None:
-                key, digest = seen
-                if digest == copy.digest:
-                    row = tx.load(key)
-                    return Outcome(UNCHANGED, key, row.record["id"], "url", row.created_run, ())
-                return self._merge(tx, tx.load(key), copy, CHANGED, "url", run, with_bands=True)
-            key = tx.story_of_fingerprint(copy.fingerprint)
-            if key is not None:
-                return self._merge(tx, tx.load(key), copy, MERGED, "fingerprint", run, with_bands=False)
-            for candidate in tx.stories_of_bands(copy.bands):
-                row = tx.load(candidate)
-                if copy.is_near_duplicate_of(row.record):
-                    return self._merge(tx, row, copy, MERGED, "near_duplicate", run, with_bands=True)
-            record = new_story(copy)
-            key, partitions = tx.save(None, record, run)
-            tx.index_copy(key, copy, with_bands=True)
-            return Outcome(NEW, key, record["id"], None, run, partitions)
+            for copy in copies:
+                try:
+                    with tx.atomic():
+                        outcomes.append(self._record(tx, copy, run))
+                except (KeyError, TypeError, ValueError) as error:  # a malformed copy, not a broken store
+                    outcomes.append(Outcome(FAILED, 0, "", None, run, (), f"{type(error).__name__}: {error}"))
+        return outcomes
+
+    def record_copy(self, copy: Copy, run: str) -> Outcome:
+        (outcome,) = self.record_copies([copy], run)
+        return outcome
+
+    def _record(self, tx: Transaction, copy: Copy, run: str) -> Outcome:
+        seen = tx.copy_of(copy.url)
+        if seen is not None:
+            key, digest = seen
+            if digest == copy.digest:
+                row = tx.load(key)
+                return Outcome(UNCHANGED, key, row.record["id"], "url", row.created_run, ())
+            return self._merge(tx, tx.load(key), copy, CHANGED, "url", run, with_bands=True)
+        key = tx.story_of_fingerprint(copy.fingerprint)
+        if key is not None:
+            return self._merge(tx, tx.load(key), copy, MERGED, "fingerprint", run, with_bands=False)
+        for candidate, signature in tx.stories_of_bands(copy.bands):
+            if not copy.may_be_near_duplicate_of(signature):
+                continue
+            row = tx.load(candidate)
+            if copy.is_near_duplicate_of(row.record):
+                return self._merge(tx, row, copy, MERGED, "near_duplicate", run, with_bands=True)
+        record = new_story(copy)
+        key, partitions = tx.save(None, record, run, copy.signature)
+        tx.index_copy(key, copy, with_bands=True)
+        return Outcome(NEW, key, record["id"], None, run, partitions)
 
     @staticmethod
     def _merge(tx: Transaction, row: StoryRow, copy: Copy, kind: str, layer: str, run: str,
@@ -170,7 +198,6 @@ class IndexedStore:
 
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -189,6 +216,7 @@ CREATE TABLE IF NOT EXISTS stories (
     sort TEXT NOT NULL,              -- line order in the partition
     final INTEGER NOT NULL DEFAULT 0,
     created_run TEXT NOT NULL,
+    signature BLOB NOT NULL,         -- MinHash of its first copy (pipelines/dedupe.py)
     record TEXT NOT NULL             -- the line, JSON
 );
 CREATE INDEX IF NOT EXISTS stories_by_partition ON stories (partition, sort);
@@ -220,7 +248,7 @@ class SqliteStateStore(IndexedStore):
     crawl processes on one machine (not on a network filesystem: use Redis there)."""
 
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "locks").mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.db = sqlite3.connect(directory / "state.sqlite3", timeout=120, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -263,15 +291,12 @@ class SqliteStateStore(IndexedStore):
         return _file_lock(self.directory / "locks" / f"{partition}.lock")
 
     def snapshot(self, partition: str) -> Snapshot:
-        self.db.execute("BEGIN")  # one read transaction: the version and the lines agree
-        try:
-            found = self.db.execute("SELECT version, written FROM partitions WHERE name = ?",
-                                    (partition,)).fetchone() or (0, 0)
-            lines = [r for (r,) in self.db.execute(
-                "SELECT record FROM stories WHERE partition = ? ORDER BY sort", (partition,))]
-        finally:
-            self.db.execute("COMMIT")
-        return Snapshot(found[0], found[1], lines)
+        rows = self.db.execute(  # one statement, one consistent view: the version and the lines agree
+            "SELECT p.version, p.written, s.record FROM partitions p LEFT JOIN stories s ON s.partition = p.name "
+            "WHERE p.name = ? ORDER BY s.sort", (partition,)).fetchall()
+        if not rows:
+            return Snapshot(0, 0, [])
+        return Snapshot(rows[0][0], rows[0][1], [record for _, _, record in rows if record is not None])
 
     def make_durable(self) -> None:
         # A commit with synchronous=FULL fsyncs the write-ahead log, and with it every commit before.
@@ -282,9 +307,10 @@ class SqliteStateStore(IndexedStore):
         finally:
             self.db.execute("PRAGMA synchronous=NORMAL")
 
-    def mark_written(self, partition: str, version: int) -> None:
+    def mark_written(self, versions: dict[str, int]) -> None:
         with self._immediate() as db:
-            db.execute("UPDATE partitions SET written = max(written, ?) WHERE name = ?", (version, partition))
+            db.executemany("UPDATE partitions SET written = max(written, ?) WHERE name = ?",
+                           [(version, name) for name, version in versions.items()])
 
     def finalise_ids(self) -> int:
         with self._immediate() as db:
@@ -299,6 +325,17 @@ class _SqliteTransaction:
         self.db = db
         self.saved: dict[int, tuple[str, int]] = {}  # story key -> its partition and version now
 
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        self.db.execute("SAVEPOINT copy")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK TO copy")
+            raise
+        finally:
+            self.db.execute("RELEASE copy")
+
     def copy_of(self, url: str) -> tuple[int, str] | None:
         return self.db.execute("SELECT story, digest FROM copies WHERE url = ?", (url,)).fetchone()
 
@@ -306,11 +343,11 @@ class _SqliteTransaction:
         found = self.db.execute("SELECT story FROM fingerprints WHERE fingerprint = ?", (fingerprint,)).fetchone()
         return found[0] if found else None
 
-    def stories_of_bands(self, bands: list[int]) -> list[int]:
+    def stories_of_bands(self, bands: list[int]) -> list[tuple[int, bytes]]:
         marks = ",".join("?" * len(bands))
-        return [key for (key,) in self.db.execute(
-            f"SELECT story FROM bands WHERE band IN ({marks}) GROUP BY story ORDER BY count(*) DESC, story",
-            bands)]
+        return self.db.execute(
+            f"SELECT b.story, s.signature FROM bands b JOIN stories s ON s.key = b.story WHERE b.band IN ({marks}) "
+            f"GROUP BY b.story ORDER BY count(*) DESC, b.story", bands).fetchall()
 
     def load(self, key: int) -> StoryRow:
         record, partition, final, created_run = self.db.execute(
@@ -322,14 +359,15 @@ class _SqliteTransaction:
             "INSERT INTO partitions (name, version, written) VALUES (?, 1, 0) "
             "ON CONFLICT (name) DO UPDATE SET version = version + 1 RETURNING version", (partition,)).fetchone()[0]
 
-    def save(self, row: StoryRow | None, record: dict[str, Any], run: str) -> tuple[int, tuple[str, ...]]:
+    def save(self, row: StoryRow | None, record: dict[str, Any], run: str,
+             signature: bytes = b"") -> tuple[int, tuple[str, ...]]:
         partition = partition_of(record["timestamp"])
         version = self._bump(partition)
         values = (record["id"], partition, sort_key(record), dumps(record))
         if row is None:
             key = self.db.execute(
-                "INSERT INTO stories (id, partition, sort, record, created_run) VALUES (?, ?, ?, ?, ?)",
-                (*values, run)).lastrowid
+                "INSERT INTO stories (id, partition, sort, record, created_run, signature) VALUES (?, ?, ?, ?, ?, ?)",
+                (*values, run, signature)).lastrowid
             assert key is not None
             self.saved[key] = (partition, version)
             return key, (partition,)
@@ -382,9 +420,7 @@ class RedisStateStore(IndexedStore):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._lock("writer"):
-            tx = _RedisTransaction(self)
-            yield tx
-            tx.writes.execute()
+            yield _RedisTransaction(self)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         spellings: dict[str, list[str]] = {}
@@ -421,11 +457,13 @@ class RedisStateStore(IndexedStore):
     def make_durable(self) -> None:
         """Each MULTI/EXEC is as durable as the server's appendfsync makes it: nothing to add."""
 
-    def mark_written(self, partition: str, version: int) -> None:
+    def mark_written(self, versions: dict[str, int]) -> None:
         with self._lock("writer"):
-            current = int(self.redis.hget(self.key("written"), partition) or 0)
-            if version > current:
-                self.redis.hset(self.key("written"), partition, version)
+            names = list(versions)
+            current = self.redis.hmget(self.key("written"), names) if names else []
+            newer = {name: versions[name] for name, was in zip(names, current) if versions[name] > int(was or 0)}
+            if newer:
+                self.redis.hset(self.key("written"), mapping=newer)
 
     def finalise_ids(self) -> int:
         with self._lock("writer"):
@@ -458,8 +496,8 @@ class _CopyEntry:
 
 
 class _RedisTransaction:
-    """Reads go to the server at once (the writer lock keeps them current); writes are queued and
-    applied in one MULTI/EXEC when the transaction ends."""
+    """Reads go to the server at once (the writer lock keeps them current); each copy's writes are
+    queued and applied in one MULTI/EXEC when the copy is done, so the next copy reads them."""
 
     def __init__(self, store: RedisStateStore) -> None:
         self.store = store
@@ -468,6 +506,18 @@ class _RedisTransaction:
         self.writes = store.redis.pipeline(transaction=True)
         self.versions: dict[str, int] = {}  # partition versions as this transaction leaves them
         self.saved: dict[int, tuple[str, int]] = {}  # story key -> its partition and version now
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Queue one copy's writes and apply them in one MULTI/EXEC."""
+        versions = dict(self.versions)
+        try:
+            yield
+        except BaseException:
+            self.writes.reset()
+            self.versions = versions
+            raise
+        self.writes.execute()
 
     def copy_of(self, url: str) -> tuple[int, str] | None:
         entry = self.redis.hget(self.key("copies"), url)
@@ -480,7 +530,7 @@ class _RedisTransaction:
         found = self.redis.hget(self.key("fingerprints"), fingerprint)
         return int(found) if found is not None else None
 
-    def stories_of_bands(self, bands: list[int]) -> list[int]:
+    def stories_of_bands(self, bands: list[int]) -> list[tuple[int, bytes]]:
         reads = self.redis.pipeline(transaction=False)
         for band in bands:
             reads.smembers(self.key("band", band))
@@ -488,7 +538,10 @@ class _RedisTransaction:
         for members in reads.execute():
             for member in members:
                 counts[int(member)] = counts.get(int(member), 0) + 1
-        return sorted(counts, key=lambda k: (-counts[k], k))
+        keys = sorted(counts, key=lambda k: (-counts[k], k))
+        for key in keys:
+            reads.hget(self.key("story", key), "signature")
+        return [(key, bytes.fromhex(signature)) for key, signature in zip(keys, reads.execute())]
 
     def load(self, key: int) -> StoryRow:
         record, partition, final, created_run = self.redis.hmget(
@@ -502,14 +555,15 @@ class _RedisTransaction:
         self.writes.hset(self.key("versions"), partition, self.versions[partition])
         return self.versions[partition]
 
-    def save(self, row: StoryRow | None, record: dict[str, Any], run: str) -> tuple[int, tuple[str, ...]]:
+    def save(self, row: StoryRow | None, record: dict[str, Any], run: str,
+             signature: bytes = b"") -> tuple[int, tuple[str, ...]]:
         partition = partition_of(record["timestamp"])
         version = self._bump(partition)
         key = row.key if row is not None else int(self.redis.incr(self.key("next")))
         self.saved[key] = (partition, version)
         fields = {"record": dumps(record), "partition": partition, "sort": sort_key(record)}
         if row is None:
-            fields |= {"final": 0, "created_run": run}
+            fields |= {"final": 0, "created_run": run, "signature": signature.hex()}
             self.writes.sadd(self.key("provisional"), key)
         self.writes.hset(self.key("story", key), mapping=fields)
         self.writes.sadd(self.key("partition", partition), key)

@@ -1,21 +1,25 @@
 """The store: one line per distinct story in `OUTPUT_DIR/articles/date=YYYY-MM-DD/articles.jsonl`,
 exactly once, across channels, runs, crashes and concurrent crawl processes.
 
-Each item is one copy. `StateStore.record_copy` merges it into its story (or creates the story)
-in one transaction and marks the story's date partition pending. Every `STORE_FLUSH_SECONDS`, at
-the end of the run, and first thing when a run opens (finishing what a killed run left), pending
-partitions are rewritten whole from the state: temp file, fsync, rename, fsync the directory,
-under a per-partition lock. A story is stored once its partition is marked written.
+Each item is one copy. Items are gathered and, every `STORE_FLUSH_SECONDS` (or every
+`BATCH_ITEMS` items) and at the end of the run, `StateStore.record_copies` merges each into its
+story (or creates the story) in one transaction and marks the stories' date partitions pending;
+then the pending partitions are rewritten whole from the state: temp file, fsync, rename, fsync
+the directory, under a per-partition lock. A story is stored once its partition is marked
+written; a copy gathered but not yet flushed when the process dies is simply not stored (and so
+not known: the next run fetches it again). The first thing a run does is finish the partitions a
+killed run left pending.
 
 Stats (the crawl summary reads them): `pipeline/stories_new` (= `pipeline/stories_written`: lines
 this run added), `pipeline/stories_updated` (stories of earlier runs whose line changed),
 `pipeline/copies_merged` (and `/fingerprint`, `/near_duplicate`: what matched), `copies_changed`
-(pages seen again with new content), `copies_unchanged`, `partitions_written`,
-`partitions_recovered` (pending at open).
+(pages seen again with new content), `copies_unchanged`, `copies_failed` (logged with the reason),
+`partitions_written`, `partitions_recovered` (pending at open).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -27,15 +31,20 @@ from scrapy.crawler import Crawler
 from pipelines.dedupe import Copy
 from pipelines.files import remove_durably, remove_stale_temps, write_atomically
 from pipelines.runs import RunManifest
-from pipelines.state import CHANGED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
+from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
 
 PARTITION_FILE = "articles.jsonl"
+BATCH_ITEMS = 1000  # copies recorded in one transaction at most: bounds memory and lock time
+
+logger = logging.getLogger(__name__)
 
 
-def write_partition(output: Path, partition: str, lines: list[str]) -> None:
-    """Replace one partition file with `lines` (the caller holds the partition's lock)."""
+def write_partition(output: Path, partition: str, lines: list[str], recovering: bool = False) -> None:
+    """Replace one partition file with `lines` (the caller holds the partition's lock); when
+    `recovering`, first remove the temp file a killed process may have left."""
     directory = output / "articles" / partition
-    remove_stale_temps(directory, PARTITION_FILE)
+    if recovering:
+        remove_stale_temps(directory, PARTITION_FILE)
     if lines:
         write_atomically(directory / PARTITION_FILE, "".join(line + "\n" for line in lines))
     else:  # its last story moved to another day
@@ -52,6 +61,7 @@ class StorePipeline:
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
         self.state: StateStore | None = None
+        self.batch: list[Copy] = []
         self.dirty: set[str] = set()
         self.updated: set[int] = set()  # earlier runs' stories changed by this run
         self.last_flush = time.monotonic()
@@ -70,16 +80,16 @@ class StorePipeline:
             self.stats.set_value("pipeline/partitions_recovered", recovered)
 
     def process_item(self, item: Any) -> Any:
-        assert self.state is not None
-        outcome = self.state.record_copy(Copy(dict(ItemAdapter(item).items())), self.run)
-        self.count(outcome)
-        self.dirty.update(outcome.partitions)
-        if time.monotonic() - self.last_flush >= self.flush_seconds:
+        self.batch.append(Copy(dict(ItemAdapter(item).items())))
+        if len(self.batch) >= BATCH_ITEMS or time.monotonic() - self.last_flush >= self.flush_seconds:
             self.flush()
         return item
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, copy: Copy, outcome: Outcome) -> None:
         inc = self.stats.inc_value
+        if outcome.kind == FAILED:
+            inc("pipeline/copies_failed")
+            logger.error("could not store %s: %s", copy.url, outcome.reason)
         if outcome.kind == NEW:
             inc("pipeline/stories_new")
             inc("pipeline/stories_written")
@@ -99,23 +109,28 @@ class StorePipeline:
         it). Returns how many partition files were written."""
         assert self.state is not None
         self.last_flush = time.monotonic()
+        batch, self.batch = self.batch, []
+        for copy, outcome in zip(batch, self.state.record_copies(batch, self.run) if batch else []):
+            self.count(copy, outcome)
+            self.dirty.update(outcome.partitions)
         partitions = self.dirty | (set(self.state.pending_partitions()) if everything else set())
         if not partitions:
             return 0
         self.manifest.announce(partitions)
         self.state.make_durable()
-        written = 0
+        written = {}
         for partition in sorted(partitions):
             with self.state.partition_lock(partition):
                 snapshot = self.state.snapshot(partition)
                 if snapshot.written >= snapshot.version:
                     continue  # another process wrote it since
-                write_partition(self.output, partition, snapshot.lines)
-                self.state.mark_written(partition, snapshot.version)
-                written += 1
+                write_partition(self.output, partition, snapshot.lines, recovering=everything)
+                written[partition] = snapshot.version
+        if written:
+            self.state.mark_written(written)  # a crash before this only means writing them again
         self.dirty -= partitions
-        self.stats.inc_value("pipeline/partitions_written", written)
-        return written
+        self.stats.inc_value("pipeline/partitions_written", len(written))
+        return len(written)
 
     def close_spider(self) -> None:
         self.flush(everything=True)

@@ -98,12 +98,13 @@ def state(backend: Settings) -> Iterator[StateStore]:
 
 def write_pending(store: StateStore) -> dict[str, list[str]]:
     """What the store pipeline does at a flush, minus the files: returns each partition's lines."""
-    out = {}
+    out, versions = {}, {}
     for partition in store.pending_partitions():
         with store.partition_lock(partition):
             snap = store.snapshot(partition)
             out[partition] = snap.lines
-            store.mark_written(partition, snap.version)
+            versions[partition] = snap.version
+    store.mark_written(versions)
     return out
 
 

@@ -1,0 +1,125 @@
+"""docs/data.md cannot drift: its field table against the schema and the item class, and its
+DuckDB and pandas examples run on a real output."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from contextlib import chdir
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.items import Article
+from pipelines.validate import SCHEMA
+from tests.conftest import REPO
+from tests.replica.site import build_site
+from tests.test_pipeline_store import Run, replica_items
+
+DOC = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
+
+
+def field_table() -> dict[str, str]:
+    """`field` -> type, as the table of the story line says."""
+    section = DOC.split("## The story line", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.M)
+    return {name: kind.strip() for name, kind in rows}
+
+
+def doc_type(text: str) -> Any:
+    """`list of {`url`, `caption`}` -> ("list", ("object", ("caption", "url")))."""
+    if text.startswith("list of "):
+        return ("list", doc_type(text.removeprefix("list of ")))
+    if text.startswith("{"):
+        return ("object", tuple(sorted(re.findall(r"`(\w+)`", text))))
+    return {"string": "string", "string or null": "string?", "int": "integer"}[text]
+
+
+def schema_type(spec: dict[str, Any]) -> Any:
+    kind = spec["type"]
+    if kind == "array":
+        return ("list", schema_type(spec["items"]))
+    if kind == "object":
+        return ("object", tuple(sorted(spec["properties"])))
+    if kind == ["string", "null"]:
+        return "string?"
+    return kind
+
+
+def class_type(hint: Any) -> Any:
+    if typing.get_origin(hint) is list:
+        return ("list", class_type(typing.get_args(hint)[0]))
+    if typing.is_typeddict(hint):
+        return ("object", tuple(sorted(typing.get_type_hints(hint))))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return "string?" if set(typing.get_args(hint)) == {str, type(None)} else hint
+    return {str: "string", int: "integer"}[hint]
+
+
+def test_the_field_table_matches_the_schema_and_the_item_class():
+    table = field_table()
+    hints = typing.get_type_hints(Article)
+    assert list(table) == list(SCHEMA["properties"])  # same fields, same order as the lines
+    assert set(table) == {f.name for f in dataclasses.fields(Article)}
+    for name, kind in table.items():
+        assert doc_type(kind) == schema_type(SCHEMA["properties"][name]) == class_type(hints[name]), name
+
+
+def test_the_settings_table_names_real_settings_with_their_defaults():
+    from crawler import settings
+
+    section = DOC.split("## The state store", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", section, re.M)
+    assert {name for name, _ in rows} == {"STATE_BACKEND", "STATE_REDIS_URL", "STORE_FLUSH_SECONDS"}
+    for name, default in rows:
+        assert repr(getattr(settings, name)).replace("'", '"') == default
+
+
+def examples() -> list[str]:
+    section = DOC.split("## Reading the output", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real output (two runs, so that there are manifests to compare) in a folder of its own."""
+    root = tmp_path_factory.mktemp("reader")
+    items = replica_items(build_site(200))
+    Run(root / "output", "20261126T000000Z-hebei-1").feed(items[: len(items) // 2])
+    Run(root / "output", "20261126T000100Z-hebei-2").feed(items)
+    return root
+
+
+def run_example(code: str) -> dict[str, Any]:
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/data.md", "exec"), namespace)
+    return namespace
+
+
+def test_the_duckdb_examples_run(output: Path):
+    pytest.importorskip("duckdb", reason="duckdb is not installed (pip install -e '.[test]')")
+    duckdb_example, _, feed_example = examples()
+    truth = build_site(200).truth()
+    with chdir(output):  # the examples read `output/`; DuckDB relations read when asked
+        found = run_example(duckdb_example)
+        assert found["stories"].count("*").fetchall()[0][0] == len(truth)
+        assert found["copies"].count("*").fetchall()[0][0] == sum(len(t["appearances"]) for t in truth)
+        assert found["xu_qin"].count("*").fetchall()[0][0] == sum(
+            any("许勤" in a["breadcrumbs"] for a in t["appearances"]) for t in truth)
+        feed = run_example(feed_example)
+        assert feed["changed"] and feed["fresh"].count("*").fetchall()[0][0] >= 1
+
+
+def test_the_pandas_example_runs(output: Path):
+    pytest.importorskip("pandas", reason="pandas is not installed (pip install -e '.[test]')")
+    _, pandas_example, _ = examples()
+    truth = build_site(200).truth()
+    with chdir(output):
+        found = run_example(pandas_example)
+    assert len(found["stories"]) == len(truth)
+    assert set(found["stories"]["id"]) == {t["id"] for t in truth}  # leading zeros kept
+    assert len(found["copies"]) == sum(len(t["appearances"]) for t in truth)
+    assert len(found["several"]) == sum(len(t["appearances"]) > 1 for t in truth)
