@@ -68,8 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     stats = crawler.stats.get_stats() if crawler.stats else {}
     failed = sum(v for k, v in stats.items() if k.startswith("failures/"))
     print(f"replica: {address} (scale {args.scale}, seed {args.seed})")
-    print(f"stories written: {stats.get('pipeline/stories_written', 0)}  "
-          f"(copies merged: {stats.get('pipeline/copies_merged', 0)})")
+    stored = sum(1 for path in (Path(args.output) / "articles").glob("date=*/articles.jsonl")
+                 for line in path.open(encoding="utf-8") if line.strip())
+    print(f"mode:            {stats.get('crawl/mode')} (a second run fetches only what is new)")
+    print(f"stories written: {stats.get('pipeline/stories_new', 0)} new, "
+          f"{stats.get('pipeline/stories_updated', 0)} updated, "
+          f"{stats.get('pipeline/copies_merged', 0)} copies merged into them; {stored} stories in the output")
     print(f"pages fetched:   {stats.get('downloader/response_count', 0)}  "
           f"(listing pages: {stats.get('listing/pages', 0)}, articles parsed: {stats.get('item_scraped_count', 0)})")
     print(f"rejected:        {stats.get('pipeline/rejected', 0)}")

@@ -1,0 +1,29 @@
+"""`make demo`'s job end to end: starts the replica, crawls it, writes JSONL, summarises, stops."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.conftest import REPO, read_stories
+from tests.replica.site import build_site
+
+
+def test_the_demo_writes_one_line_per_story_and_says_so(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "crawler.demo", "--scale", "200", "--output", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    stories = read_stories(tmp_path)
+    truth = build_site(200).truth()
+    assert sorted(s["id"] for s in stories) == sorted(t["id"] for t in truth)
+    summary = out.stdout
+    assert re.search(rf"stories written: {len(truth)} new, 0 updated", summary), summary
+    assert re.search(rf"{len(truth)} stories in the output", summary)
+    assert re.search(r"failed:\s+0", summary) and re.search(r"rejected:\s+0", summary)
+    assert "serving on" not in summary  # the replica's own output is not mixed in
+    # the replica was stopped
+    port = re.search(r"replica: http://127.0.0.1:(\d+)", summary).group(1)
+    probe = subprocess.run([sys.executable, "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}), 1)"],
+                           capture_output=True)
+    assert probe.returncode != 0
