@@ -52,3 +52,38 @@ ITEM_PIPELINES = {
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# Operations (docs/operations.md) ---------------------------------------------------------------
+EXTENSIONS = {
+    # Two runs of one channel never overlap: a run finding a channel's lock held is skipped.
+    "crawler.locks.ChannelLock": 100,
+    # Live progress on a terminal, periodic log lines otherwise.
+    "crawler.progress.Progress": 500,
+    # Checks at the end of every run; a failed one writes an alert and fails the run.
+    "crawler.monitor.Monitor": 900,
+}
+# The median of new stories is taken over this many earlier finished runs (same spider and mode).
+MONITOR_HISTORY_RUNS = 7
+# With fewer earlier runs than this, new stories are not judged.
+MONITOR_MIN_HISTORY = 3
+# New stories below (1 - this) x that median fail the `stories_new` check.
+MONITOR_STORIES_TOLERANCE = 0.5
+# Least share of stored items with each field non-empty (photo stories have no body).
+MONITOR_FIELD_COVERAGE = {"title": 1.0, "timestamp": 1.0, "body": 0.7, "source": 0.9, "editor": 0.9,
+                          "breadcrumbs": 0.9}
+# Greatest shares: responses >= 400, retried requests, pages given up on, rejected items,
+# articles read by the fallback parser (layout drift).
+MONITOR_MAX_RATES = {"http_errors": 0.1, "retries": 0.15, "failures": 0.02, "rejects": 0.02,
+                     "fallback": 0.05}
+# Shares over fewer items (or responses) than this are not judged.
+MONITOR_MIN_SAMPLE = 20
+# A shell command given each alert as JSON on stdin ("" for none).
+ALERT_COMMAND = ""
+# A URL each alert is POSTed to as JSON, e.g. a relay on loopback ("" for none).
+ALERT_WEBHOOK = ""
+# Seconds between progress lines in the log when stderr is not a terminal.
+PROGRESS_INTERVAL = 30.0
+# The crawl plan of `scrapy schedule` (relative to the working directory).
+SCHEDULE_PLAN = "crawl-plan.toml"
+# Seconds after its due time a scheduled run may start before the due time counts as missed.
+SCHEDULE_GRACE = 600

@@ -1,0 +1,256 @@
+"""Checks at the end of every run, from this run's figures and the manifests of earlier runs.
+
+Each run writes `OUTPUT_DIR/checks/<run_id>.json`: its figures (field coverage, error, retry,
+reject and fallback rates: what the run manifest does not hold) and every check with its value,
+its limit and whether it passed. A failed check makes an alert (`crawler/alerts.py`), and the
+`scrapy crawl` of this project (crawler/commands/crawl.py) then exits with `ALERT_EXIT_STATUS`.
+
+The checks (docs/operations.md says how to respond to each):
+
+- `finish_reason`: the run finished ("finished"), rather than being skipped, cancelled or shut down.
+- `stories_new`: new stories are not below `(1 - MONITOR_STORIES_TOLERANCE)` x the median of the
+  last `MONITOR_HISTORY_RUNS` finished runs of the same spider in the same mode (judged once
+  `MONITOR_MIN_HISTORY` such runs exist).
+- `coverage/<field>`: the share of stored items with the field non-empty is at least its
+  `MONITOR_FIELD_COVERAGE` threshold.
+- `http_errors`, `retries`, `failures`, `rejects`, `fallback`: shares of responses with a status
+  of 400 or more, of requests that were retries, of pages given up on, of parsed items rejected,
+  and of articles read by the fallback parser (the layout drifted) are at most `MONITOR_MAX_RATES`.
+
+A share over fewer than `MONITOR_MIN_SAMPLE` items (or responses) is not judged: the check is
+recorded with `ok: null` and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
+
+from crawler.alerts import deliver
+from crawler.failures import run_id
+from pipelines.files import write_atomically
+
+FINISHED = "finished"
+# `scrapy crawl` exits with this status when a check failed (1 and 2 are Scrapy's own).
+ALERT_EXIT_STATUS = 3
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    coverage: dict[str, float]
+    max_rates: dict[str, float]
+    history_runs: int
+    min_history: int
+    stories_tolerance: float
+    min_sample: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> "Limits":
+        return cls(
+            coverage={k: float(v) for k, v in settings.getdict("MONITOR_FIELD_COVERAGE").items()},
+            max_rates={k: float(v) for k, v in settings.getdict("MONITOR_MAX_RATES").items()},
+            history_runs=settings.getint("MONITOR_HISTORY_RUNS"),
+            min_history=settings.getint("MONITOR_MIN_HISTORY"),
+            stories_tolerance=settings.getfloat("MONITOR_STORIES_TOLERANCE"),
+            min_sample=settings.getint("MONITOR_MIN_SAMPLE"),
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: not judged, `message` says why
+    value: float | str | None
+    limit: float | str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Share:
+    """`part` of `whole`: a rate or a coverage."""
+
+    part: int
+    whole: int
+
+    @property
+    def value(self) -> float | None:
+        return self.part / self.whole if self.whole else None
+
+
+def non_empty(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, tuple, dict, set)):
+        return bool(value)
+    return True
+
+
+def rates_from_stats(stats: dict[str, Any]) -> dict[str, Share]:
+    """The run's error, retry, failure, reject and fallback shares."""
+    get = stats.get
+    responses = get("downloader/response_count", 0)
+    requests = get("downloader/request_count", 0)
+    prefix = "downloader/response_status_count/"
+    errors = sum(v for k, v in stats.items() if k.startswith(prefix) and int(k[len(prefix):]) >= 400)
+    parsed = sum(v for k, v in stats.items() if k.startswith("article/parser/"))
+    rejected = get("pipeline/rejected", 0)
+    return {
+        "http_errors": Share(errors, responses),
+        "retries": Share(get("retry/count", 0), requests),
+        "failures": Share(get("failures/total", 0), requests),
+        "rejects": Share(rejected, get("item_scraped_count", 0) + rejected),
+        "fallback": Share(get("article/fallback", 0), parsed),
+    }
+
+
+def judge_share(name: str, share: Share, limit: float, at_most: bool, min_sample: int, unit: str) -> Check:
+    value = share.value
+    if value is None or share.whole < min_sample:
+        return Check(name, None, value, limit, f"{share.whole} {unit}, fewer than {min_sample}: not judged")
+    ok = value <= limit if at_most else value >= limit
+    relation = ("<=" if ok else ">") if at_most else (">=" if ok else "<")
+    return Check(name, ok, round(value, 4), limit,
+                 f"{share.part} of {share.whole} {unit} ({value:.1%}) {relation} {limit:.0%}")
+
+
+def judge_stories(new: int, earlier: list[int], limits: Limits) -> Check:
+    if len(earlier) < limits.min_history:
+        return Check("stories_new", None, new, None,
+                     f"{len(earlier)} earlier finished runs of this spider and mode, "
+                     f"fewer than {limits.min_history}: not judged")
+    median = statistics.median(earlier)
+    floor = median * (1 - limits.stories_tolerance)
+    ok = new >= floor
+    return Check("stories_new", ok, new, round(floor, 1),
+                 f"{new} new stories {'>=' if ok else '<'} {floor:.1f} "
+                 f"({1 - limits.stories_tolerance:.0%} of the median {median:g} of the last {len(earlier)} runs)")
+
+
+def run_checks(reason: str, stats: dict[str, Any], coverage: dict[str, Share], earlier_new: list[int],
+               limits: Limits, held_by: str | None = None) -> list[Check]:
+    if reason == FINISHED:
+        checks = [Check("finish_reason", True, reason, FINISHED, "the run finished")]
+    else:
+        why = f"; the lock is held by {held_by}" if held_by else ""
+        checks = [Check("finish_reason", False, reason, FINISHED, f"the run ended with {reason!r}{why}")]
+    if reason == FINISHED:
+        checks.append(judge_stories(stats.get("pipeline/stories_new", 0), earlier_new, limits))
+    for field, threshold in limits.coverage.items():
+        share = coverage.get(field, Share(0, stats.get("item_scraped_count", 0)))
+        checks.append(judge_share(f"coverage/{field}", share, threshold, False, limits.min_sample, "items"))
+    rates = rates_from_stats(stats)
+    for name, limit in limits.max_rates.items():
+        unit = "responses" if name == "http_errors" else "requests" if name in ("retries", "failures") else "items"
+        checks.append(judge_share(name, rates[name], limit, True, limits.min_sample, unit))
+    return checks
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def earlier_stories_new(output: Path, spider: str, mode: str | None, current: str, count: int) -> list[int]:
+    """`stories_new` of the last `count` finished runs of `spider` in `mode`, oldest first: the
+    counts from the run manifests, the mode from the runs' checks files."""
+    runs = []
+    for path in (output / "runs").glob("*.json"):
+        manifest = read_json(path)
+        if (manifest is None or manifest.get("run_id") == current or manifest.get("spider") != spider
+                or manifest.get("finish_reason") != FINISHED):
+            continue
+        checks = read_json(checks_path(output, str(manifest.get("run_id"))))
+        if checks is None or checks.get("mode") != mode:
+            continue
+        runs.append((str(manifest.get("start")), int(manifest.get("counts", {}).get("stories_new", 0))))
+    return [new for _, new in sorted(runs)[-count:]] if count > 0 else []
+
+
+def checks_path(output: Path, run: str) -> Path:
+    return output / "checks" / f"{run}.json"
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat(timespec="seconds") if isinstance(value, datetime) else None
+
+
+class Monitor:
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.settings = crawler.settings
+        self.output = Path(crawler.settings.get("OUTPUT_DIR"))
+        self.limits = Limits.from_settings(crawler.settings)
+        self.items = 0
+        self.filled: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "Monitor":
+        monitor = cls(crawler)
+        crawler.signals.connect(monitor.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
+        return monitor
+
+    def item_scraped(self, item: Any) -> None:
+        self.items += 1
+        for name, value in ItemAdapter(item).items():
+            self.filled[name] += non_empty(value)
+
+    def coverage(self) -> dict[str, Share]:
+        return {name: Share(self.filled[name], self.items) for name in sorted(self.filled)}
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.stats.get_stats()
+        run = run_id(self.crawler)
+        mode = stats.get("crawl/mode") or getattr(spider, "mode", None)
+        coverage = self.coverage()
+        earlier = earlier_stories_new(self.output, spider.name, mode, run, self.limits.history_runs)
+        checks = run_checks(reason, stats, coverage, earlier, self.limits, stats.get("lock/held_by"))
+        failed = [c for c in checks if c.ok is False]
+        record = {
+            "run_id": run,
+            "spider": spider.name,
+            "mode": mode,
+            "start": _iso(stats.get("start_time")),
+            "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finish_reason": reason,
+            "items": self.items,
+            "stories_new": stats.get("pipeline/stories_new", 0),
+            "coverage": {name: share.value for name, share in coverage.items()},
+            "rates": {name: share.value for name, share in rates_from_stats(stats).items()},
+            "checks": [asdict(c) for c in checks],
+            "failed": len(failed),
+        }
+        write_atomically(checks_path(self.output, run), json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        self.stats.set_value("monitor/checks_failed", len(failed))
+        judged = [c for c in checks if c.ok is not None]
+        logger.info("checks: %d passed, %d failed, %d not judged", len(judged) - len(failed), len(failed),
+                    len(checks) - len(judged))
+        if not failed:
+            return
+        for check in failed:
+            logger.error("check failed: %s: %s", check.name, check.message)
+        alert = {key: record[key] for key in ("run_id", "spider", "mode", "start", "end", "finish_reason")}
+        alert |= {"output_dir": str(self.output.resolve()), "failed": [asdict(c) for c in failed]}
+        path = deliver(alert, self.output, self.settings.get("ALERT_COMMAND") or "",
+                       self.settings.get("ALERT_WEBHOOK") or "")
+        logger.error("alert: %s", path)

@@ -1,0 +1,161 @@
+"""The checks at the end of a run (crawler/monitor.py): a crawl of the replica passes them all; a
+crawl of the replica after a layout change fails coverage and fallback, writes the alert, calls
+the alert command and the webhook, and exits non-zero."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.monitor import (
+    ALERT_EXIT_STATUS,
+    Limits,
+    Share,
+    earlier_stories_new,
+    judge_stories,
+    run_checks,
+)
+from tests.conftest import REPO, read_stories, run_crawl, start_replica
+
+LIMITS = Limits(coverage={"title": 1.0, "editor": 0.9}, max_rates={"http_errors": 0.1, "fallback": 0.05},
+                history_runs=7, min_history=3, stories_tolerance=0.5, min_sample=20)
+
+
+@pytest.fixture(scope="module")
+def replica_300() -> Iterator[str]:
+    proc, address = start_replica("--scale", "300")
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def drifted_replica() -> Iterator[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.drifted_replica", "--port", "0", "--scale", "300"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line.startswith("serving on "), line
+    yield line.removeprefix("serving on ")
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Webhook:
+    """A loopback HTTP server that keeps what is POSTed to it."""
+
+    def __init__(self) -> None:
+        received = self.received = []  # type: list[dict[str, Any]]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def only(paths: list[Path]) -> Path:
+    assert len(paths) == 1, paths
+    return paths[0]
+
+
+def test_a_crawl_of_the_replica_passes_every_check(replica_300: str, tmp_path: Path):
+    done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    checks = json.loads(only(list((tmp_path / "checks").glob("*.json"))).read_text(encoding="utf-8"))
+    assert checks["failed"] == 0 and checks["finish_reason"] == "finished" and checks["mode"] == "full"
+    verdicts = {c["name"]: c["ok"] for c in checks["checks"]}
+    assert verdicts.pop("stories_new") is None  # no earlier runs to compare with
+    assert set(verdicts.values()) == {True}
+    assert {"coverage/editor", "coverage/timestamp", "http_errors", "retries", "failures", "rejects",
+            "fallback"} <= set(verdicts)
+    assert checks["items"] == 550 and checks["coverage"]["title"] == 1.0
+    assert not (tmp_path / "alerts").exists()
+
+
+def test_a_changed_layout_raises_coverage_and_fallback_alerts(drifted_replica: str, tmp_path: Path):
+    webhook = Webhook()
+    command_out = tmp_path / "command-got.json"
+    try:
+        done = run_crawl(drifted_replica, tmp_path / "out", "hebei", "-a", "full=1", settings={
+            "ALERT_COMMAND": f"cat > {command_out}", "ALERT_WEBHOOK": webhook.url})
+    finally:
+        webhook.close()
+    assert done.returncode == ALERT_EXIT_STATUS, done.stderr[-3000:]
+    assert len(read_stories(tmp_path / "out")) == 300  # the crawl itself went on: it is the data that drifted
+
+    alert = json.loads(only(list((tmp_path / "out" / "alerts").glob("*.json"))).read_text(encoding="utf-8"))
+    failed = {c["name"]: c for c in alert["failed"]}
+    assert set(failed) == {"coverage/editor", "fallback"}
+    assert failed["coverage/editor"]["value"] == 0.0
+    assert failed["fallback"]["value"] > 0.5 and failed["fallback"]["limit"] == 0.05
+    assert alert["spider"] == "hebei" and alert["finish_reason"] == "finished"
+    assert json.loads(command_out.read_text(encoding="utf-8")) == alert
+    assert webhook.received == [alert]
+    assert "check failed: coverage/editor" in done.stderr
+
+
+def write_run(output: Path, run: str, start: str, new: int, spider: str = "hebei", mode: str = "incremental",
+              reason: str = "finished") -> None:
+    (output / "runs").mkdir(parents=True, exist_ok=True)
+    (output / "checks").mkdir(parents=True, exist_ok=True)
+    manifest = {"run_id": run, "spider": spider, "start": start, "end": start, "finish_reason": reason,
+                "counts": {"stories_new": new}, "partitions": []}
+    (output / "runs" / f"{run}.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (output / "checks" / f"{run}.json").write_text(json.dumps({"run_id": run, "mode": mode}), encoding="utf-8")
+
+
+def test_new_stories_are_judged_against_the_median_of_earlier_runs_of_the_same_spider_and_mode(tmp_path: Path):
+    for day, new in enumerate([40, 52, 47, 61], start=1):
+        write_run(tmp_path, f"r{day}", f"2025-03-0{day}T06:00:00+00:00", new)
+    write_run(tmp_path, "full", "2025-03-05T06:00:00+00:00", 3000, mode="full")  # another mode
+    write_run(tmp_path, "other", "2025-03-05T07:00:00+00:00", 1, spider="heb_qjhb")  # another spider
+    write_run(tmp_path, "killed", "2025-03-05T08:00:00+00:00", 0, reason="killed")  # not a baseline
+    earlier = earlier_stories_new(tmp_path, "hebei", "incremental", "now", count=3)
+    assert earlier == [52, 47, 61]  # the last three, oldest first
+
+    assert judge_stories(30, earlier, LIMITS).ok is True  # 30 >= 0.5 x 52
+    low = judge_stories(12, earlier, LIMITS)
+    assert low.ok is False and low.limit == 26.0 and "median 52" in low.message
+    assert judge_stories(0, earlier[:2], LIMITS).ok is None  # two runs are too few to judge
+
+
+def test_each_rate_and_coverage_is_judged_against_its_limit():
+    stats = {"downloader/response_count": 200, "downloader/request_count": 200,
+             "downloader/response_status_count/200": 170, "downloader/response_status_count/500": 30,
+             "item_scraped_count": 100, "article/parser/enorth-b/v1": 99, "article/parser/fallback": 1,
+             "article/fallback": 1, "pipeline/stories_new": 100}
+    checks = {c.name: c for c in run_checks("finished", stats, {"title": Share(100, 100), "editor": Share(85, 100)},
+                                            [], LIMITS)}
+    assert checks["finish_reason"].ok is True
+    assert checks["coverage/title"].ok is True
+    assert checks["coverage/editor"].ok is False and checks["coverage/editor"].value == 0.85
+    assert checks["http_errors"].ok is False and "30 of 200 responses" in checks["http_errors"].message
+    assert checks["fallback"].ok is True  # 1 of 100
+
+    few = run_checks("finished", {"item_scraped_count": 5}, {"editor": Share(1, 5)}, [], LIMITS)
+    assert {c.name: c.ok for c in few}["coverage/editor"] is None  # five items say too little
+
+    cancelled = {c.name: c for c in run_checks("shutdown", stats, {}, [1, 2, 3], LIMITS)}
+    assert cancelled["finish_reason"].ok is False and "stories_new" not in cancelled
