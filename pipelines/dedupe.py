@@ -21,7 +21,7 @@ import struct
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -40,7 +40,7 @@ CHINA = timezone(timedelta(hours=8))
 
 # Query parameters that only track a visit; they never select content.
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|spm|from|share|share_from|source|isappinstalled|wxshare_count|"
-                             r"nsukey|scene|clicktime|enterid|timestamp|_t|ref|refer)$", re.I)
+                             r"nsukey|scene|clicktime|enterid|timestamp|_t|ref|refer)$", re.IGNORECASE)
 ARTICLE_ID = re.compile(r"/(\d{6,12})(?:_\d{1,3})?\.shtml$")
 _NOT_A_WORD = re.compile(r"[\W_]+")
 _VOLATILE = frozenset({"id", "appearances", "fetched_at", "channel"})
@@ -222,7 +222,7 @@ def partition_of(timestamp: str) -> str:
 
 def sort_key(record: dict[str, Any]) -> str:
     """Line order inside a partition: time (UTC, so that offsets compare), then id."""
-    moment = datetime.fromisoformat(record["timestamp"]).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(record["timestamp"]).astimezone(UTC)
     return f"{moment:%Y-%m-%dT%H:%M:%S}|{record['id']}"
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+# Linux `syncfs(fd)`: flushes one filesystem, one journal commit for many files. None elsewhere.
+_SYNCFS = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -45,14 +49,53 @@ def write_atomically(path: Path, text: str) -> None:
     fsync_dir(path.parent)
 
 
-def remove_durably(path: Path) -> None:
-    if path.exists():
-        path.unlink()
-        fsync_dir(path.parent)
-
-
 def remove_stale_temps(directory: Path, name: str) -> None:
     """Temp files of `name` left by a killed process (call while holding the file's lock)."""
     if directory.is_dir():
         for temp in directory.glob(f".{name}.*{TEMP_SUFFIX}"):
             temp.unlink(missing_ok=True)
+
+
+def _syncfs(root: Path) -> None:
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:  # type: ignore[misc]
+            raise OSError(ctypes.get_errno(), "syncfs failed", str(root))
+    finally:
+        os.close(fd)
+
+
+def replace_files(root: Path, files: Mapping[Path, str | None]) -> None:
+    """Replace many files under `root`, each atomically (None: remove it): every temp file is
+    written and made durable, then renamed over its file, then the renames are made durable. A
+    crash leaves each file old or new, never a mix. Where `syncfs` exists, two flushes of the
+    filesystem do the work of an fsync per file and per directory (half the CPU, a quarter of
+    the time, measured with a thousand partitions)."""
+    temps = {}
+    for path, text in files.items():
+        if text is None:
+            continue
+        temp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+        try:
+            handle = open(temp, "w", encoding="utf-8")
+        except FileNotFoundError:
+            make_dirs(path.parent)
+            handle = open(temp, "w", encoding="utf-8")
+        with handle:
+            handle.write(text)
+            if _SYNCFS is None:
+                handle.flush()
+                os.fdatasync(handle.fileno())
+        temps[path] = temp
+    if _SYNCFS is not None:
+        _syncfs(root)
+    for path in files:
+        if path in temps:
+            os.replace(temps[path], path)
+        elif path.exists():
+            path.unlink()
+    if _SYNCFS is not None:
+        _syncfs(root)
+    else:
+        for directory in {path.parent for path in files}:
+            fsync_dir(directory)

@@ -14,10 +14,10 @@ Protocol, as the store pipeline (pipelines/store.py) runs it:
 1. `record_copies(copies, run)` decides, in one transaction, for each copy in turn, whether it
    is new, a copy of a stored story (URL, exact fingerprint, near-duplicate) or a page seen again,
    updates the story's line and marks its partition pending (its version grows).
-2. Later, for each of `pending_partitions()`: under `partition_lock(name)`, take
-   `snapshot(name)` (its version and sorted lines), write the file atomically; then
-   `mark_written({name: version, ...})`. `make_durable()` first, so that no file gets ahead of a state
-   that a power loss could take back.
+2. Later, under `partitions_lock()`: for each of `pending_partitions()`, take `snapshot(name)`
+   (its version and sorted lines), write the files atomically, then
+   `mark_written({name: version, ...})`. `make_durable()` first, so that no file gets ahead of a
+   state that a power loss could take back.
 3. A copy is *stored* once a partition file holding it is durable: only then does
    `known_urls` report it. At the end of a clean run, `finalise_ids()`.
 """
@@ -36,7 +36,15 @@ from typing import Any, Protocol
 
 from scrapy.settings import BaseSettings
 
-from pipelines.dedupe import Copy, canonical_url, dumps, merge_copy, new_story, partition_of, sort_key
+from pipelines.dedupe import (
+    Copy,
+    canonical_url,
+    dumps,
+    merge_copy,
+    new_story,
+    partition_of,
+    sort_key,
+)
 
 NEW, MERGED, CHANGED, UNCHANGED, FAILED = "new", "merged", "changed", "unchanged", "failed"
 
@@ -79,8 +87,9 @@ class StateStore(Protocol):
     def pending_partitions(self) -> list[str]:
         """Partitions whose file is behind the state (`date=YYYY-MM-DD`)."""
 
-    def partition_lock(self, partition: str) -> AbstractContextManager[None]:
-        """Held while a partition file is rewritten: one writer per partition across processes."""
+    def partitions_lock(self) -> AbstractContextManager[None]:
+        """Held while partition files are rewritten: one writer of partition files at a time,
+        across processes."""
 
     def snapshot(self, partition: str) -> Snapshot:
         """A consistent view of one partition: its version and its lines, sorted."""
@@ -244,11 +253,11 @@ CREATE TABLE IF NOT EXISTS syncs (n INTEGER PRIMARY KEY, at TEXT);
 
 class SqliteStateStore(IndexedStore):
     """SQLite in WAL mode, `OUTPUT_DIR/.state/state.sqlite3`. Writers serialise on
-    `BEGIN IMMEDIATE`; partition rewrites on file locks under `.state/locks/`. Safe for several
+    `BEGIN IMMEDIATE`; partition rewrites on a file lock, `.state/partitions.lock`. Safe for several
     crawl processes on one machine (not on a network filesystem: use Redis there)."""
 
     def __init__(self, directory: Path) -> None:
-        (directory / "locks").mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.db = sqlite3.connect(directory / "state.sqlite3", timeout=120, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -287,8 +296,8 @@ class SqliteStateStore(IndexedStore):
         return [name for (name,) in self.db.execute(
             "SELECT name FROM partitions WHERE written < version ORDER BY name")]
 
-    def partition_lock(self, partition: str) -> AbstractContextManager[None]:
-        return _file_lock(self.directory / "locks" / f"{partition}.lock")
+    def partitions_lock(self) -> AbstractContextManager[None]:
+        return _file_lock(self.directory / "partitions.lock")
 
     def snapshot(self, partition: str) -> Snapshot:
         rows = self.db.execute(  # one statement, one consistent view: the version and the lines agree
@@ -440,8 +449,8 @@ class RedisStateStore(IndexedStore):
         written = self.redis.hgetall(self.key("written"))
         return sorted(name for name, v in versions.items() if int(written.get(name, 0)) < int(v))
 
-    def partition_lock(self, partition: str) -> AbstractContextManager[None]:
-        return self._lock(partition)  # type: ignore[no-any-return]
+    def partitions_lock(self) -> AbstractContextManager[None]:
+        return self._lock("partitions")  # type: ignore[no-any-return]
 
     def snapshot(self, partition: str) -> Snapshot:
         with self._lock("writer"):  # no writer between the version and the lines
@@ -490,7 +499,7 @@ class _CopyEntry:
         return f"{self.story} {self.digest} {self.partition} {self.version}"
 
     @classmethod
-    def parse(cls, text: str) -> "_CopyEntry":
+    def parse(cls, text: str) -> _CopyEntry:
         story, digest, partition, version = text.split(" ")
         return cls(int(story), digest, partition, int(version))
 

@@ -29,7 +29,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from pipelines.dedupe import Copy
-from pipelines.files import remove_durably, remove_stale_temps, write_atomically
+from pipelines.files import remove_stale_temps, replace_files
 from pipelines.runs import RunManifest
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
 
@@ -39,16 +39,17 @@ BATCH_ITEMS = 1000  # copies recorded in one transaction at most: bounds memory 
 logger = logging.getLogger(__name__)
 
 
-def write_partition(output: Path, partition: str, lines: list[str], recovering: bool = False) -> None:
-    """Replace one partition file with `lines` (the caller holds the partition's lock); when
-    `recovering`, first remove the temp file a killed process may have left."""
-    directory = output / "articles" / partition
-    if recovering:
-        remove_stale_temps(directory, PARTITION_FILE)
-    if lines:
-        write_atomically(directory / PARTITION_FILE, "".join(line + "\n" for line in lines))
-    else:  # its last story moved to another day
-        remove_durably(directory / PARTITION_FILE)
+def write_partitions(output: Path, partitions: dict[str, list[str]], recovering: bool = False) -> None:
+    """Replace partition files with their lines (the caller holds the partitions lock); a partition
+    without lines (its last story moved to another day) loses its file. When `recovering`, first
+    remove the temp files a killed process may have left."""
+    files: dict[Path, str | None] = {}
+    for partition, lines in partitions.items():
+        directory = output / "articles" / partition
+        if recovering:
+            remove_stale_temps(directory, PARTITION_FILE)
+        files[directory / PARTITION_FILE] = "".join(line + "\n" for line in lines) if lines else None
+    replace_files(output, files)
 
 
 class StorePipeline:
@@ -67,7 +68,7 @@ class StorePipeline:
         self.last_flush = time.monotonic()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "StorePipeline":
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -118,19 +119,15 @@ class StorePipeline:
             return 0
         self.manifest.announce(partitions)
         self.state.make_durable()
-        written = {}
-        for partition in sorted(partitions):
-            with self.state.partition_lock(partition):
-                snapshot = self.state.snapshot(partition)
-                if snapshot.written >= snapshot.version:
-                    continue  # another process wrote it since
-                write_partition(self.output, partition, snapshot.lines, recovering=everything)
-                written[partition] = snapshot.version
-        if written:
-            self.state.mark_written(written)  # a crash before this only means writing them again
+        with self.state.partitions_lock():
+            snapshots = {name: self.state.snapshot(name) for name in sorted(partitions)}
+            behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
+            if behind:
+                write_partitions(self.output, {name: s.lines for name, s in behind.items()}, recovering=everything)
+                self.state.mark_written({name: s.version for name, s in behind.items()})
         self.dirty -= partitions
-        self.stats.inc_value("pipeline/partitions_written", len(written))
-        return len(written)
+        self.stats.inc_value("pipeline/partitions_written", len(behind))
+        return len(behind)
 
     def close_spider(self) -> None:
         self.flush(everything=True)

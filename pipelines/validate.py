@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from itemadapter import ItemAdapter
 import fastjsonschema
+from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
@@ -111,7 +111,7 @@ class RejectLog:
             self.handle = self.path.open("a", encoding="utf-8")
         fields = {p.field: item.get(p.field) for p in problems if p.field}
         line = {"url": item.get("url"), "reason": "; ".join(map(str, problems)), "fields": fields,
-                "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "at": datetime.now(UTC).isoformat(timespec="seconds")}
         self.handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
         self.handle.flush()
         os.fsync(self.handle.fileno())
@@ -129,7 +129,7 @@ class ValidatePipeline:
         self.rejects = RejectLog(crawler)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ValidatePipeline":
+    def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:

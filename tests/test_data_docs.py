@@ -25,7 +25,7 @@ DOC = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
 def field_table() -> dict[str, str]:
     """`field` -> type, as the table of the story line says."""
     section = DOC.split("## The story line", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.M)
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.MULTILINE)
     return {name: kind.strip() for name, kind in rows}
 
 
@@ -72,7 +72,7 @@ def test_the_settings_table_names_real_settings_with_their_defaults():
     from crawler import settings
 
     section = DOC.split("## The state store", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", section, re.M)
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", section, re.MULTILINE)
     assert {name for name, _ in rows} == {"STATE_BACKEND", "STATE_REDIS_URL", "STORE_FLUSH_SECONDS"}
     for name, default in rows:
         assert repr(getattr(settings, name)).replace("'", '"') == default
@@ -80,7 +80,7 @@ def test_the_settings_table_names_real_settings_with_their_defaults():
 
 def examples() -> list[str]:
     section = DOC.split("## Reading the output", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, re.S)
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ def start_crawl(address: str, output: Path, spider: str = "hebei", *args: str,
 
 def crawl_stats(log: str) -> dict[str, Any]:
     """The stats dict Scrapy dumps at the end of a crawl (up to the next log line)."""
-    found = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n(?:\d{4}-\d{2}-\d{2} |$)", log, re.S)
+    found = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n(?:\d{4}-\d{2}-\d{2} |$)", log, re.DOTALL)
     assert found, log[-3000:]
     return ast.literal_eval(re.sub(r"datetime\.datetime\([^)]*\)", "None", found.group(1)))
 

@@ -99,12 +99,12 @@ def state(backend: Settings) -> Iterator[StateStore]:
 def write_pending(store: StateStore) -> dict[str, list[str]]:
     """What the store pipeline does at a flush, minus the files: returns each partition's lines."""
     out, versions = {}, {}
-    for partition in store.pending_partitions():
-        with store.partition_lock(partition):
+    with store.partitions_lock():
+        for partition in store.pending_partitions():
             snap = store.snapshot(partition)
             out[partition] = snap.lines
             versions[partition] = snap.version
-    store.mark_written(versions)
+        store.mark_written(versions)
     return out
 
 
