@@ -1,0 +1,84 @@
+"""Two runs of one channel never overlap (crawler/locks.py): real crawl processes on one OUTPUT_DIR."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.locks import OVERLAP
+from crawler.monitor import ALERT_EXIT_STATUS
+from tests.conftest import REPO, REPLICA_CRAWL_SETTINGS, crawl_stats, run_crawl, start_replica
+
+
+@pytest.fixture(scope="module")
+def replica_300() -> Iterator[str]:
+    proc, address = start_replica("--scale", "300")
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def start_slow_crawl(address: str, output: Path, spider: str) -> subprocess.Popen[str]:
+    """A crawl that takes minutes: one request per second per host."""
+    env = {**os.environ, "http_proxy": address}
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    settings = {**REPLICA_CRAWL_SETTINGS, "DOWNLOAD_DELAY": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+                "OUTPUT_DIR": str(output)}
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider, *(a for k, v in settings.items() for a in ("-s", f"{k}={v}"))]
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+
+def wait_until_locked(lock: Path, pid: int, timeout: float = 30) -> None:
+    """The holder writes its pid into the lock file once it holds the lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if lock.exists() and f"(pid {pid})" in lock.read_text(encoding="utf-8"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{lock} was not taken by pid {pid}")
+
+
+def manifest_of(output: Path, stderr: str) -> dict:
+    run = crawl_stats(stderr)["run/id"]
+    return json.loads((output / "runs" / f"{run}.json").read_text(encoding="utf-8"))
+
+
+def test_a_second_run_of_a_channel_is_skipped_while_the_first_runs_and_not_after_it_was_killed(
+        replica_300: str, tmp_path: Path):
+    first = start_slow_crawl(replica_300, tmp_path, "heb_sldhdbdj")
+    try:
+        wait_until_locked(tmp_path / ".state" / "locks" / "heb_sldhdbdj.lock", first.pid)
+
+        second = run_crawl(replica_300, tmp_path, "heb_sldhdbdj")
+        assert second.returncode == ALERT_EXIT_STATUS
+        assert crawl_stats(second.stderr)["finish_reason"] == OVERLAP
+        assert crawl_stats(second.stderr).get("downloader/request_count", 0) == 0  # it fetched nothing
+        assert f"(pid {first.pid})" in second.stderr  # the log says who holds the channel
+        assert manifest_of(tmp_path, second.stderr)["finish_reason"] == OVERLAP  # reported in the feed
+        alert = json.loads((tmp_path / "alerts" / f"{crawl_stats(second.stderr)['run/id']}.json").read_text())
+        assert [c["name"] for c in alert["failed"]] == ["finish_reason"] and alert["finish_reason"] == OVERLAP
+
+        everything = run_crawl(replica_300, tmp_path, "hebei")  # `hebei` walks that channel too
+        assert crawl_stats(everything.stderr)["finish_reason"] == OVERLAP
+
+        other = run_crawl(replica_300, tmp_path, "heb_qjhb")  # another channel is not held up
+        assert other.returncode == 0, other.stderr[-3000:]
+        assert crawl_stats(other.stderr)["finish_reason"] == "finished"
+
+        assert first.poll() is None  # the first run went on undisturbed all along
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+    after = run_crawl(replica_300, tmp_path, "heb_sldhdbdj")  # the kernel dropped the dead run's lock
+    assert crawl_stats(after.stderr)["finish_reason"] == "finished"
+    assert after.returncode == 0, after.stderr[-3000:]
