@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 import struct
 import unicodedata
@@ -130,7 +131,7 @@ def pack_signature(signature: tuple[int, ...]) -> bytes:
 
 def estimated_jaccard(a: bytes, b: bytes) -> float:
     left, right = struct.unpack(f"<{PERMUTATIONS}I", a), struct.unpack(f"<{PERMUTATIONS}I", b)
-    return sum(x == y for x, y in zip(left, right)) / PERMUTATIONS
+    return sum(map(operator.eq, left, right)) / PERMUTATIONS
 
 
 def band_keys(signature: tuple[int, ...]) -> list[int]:
