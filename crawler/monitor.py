@@ -39,6 +39,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.alerts import deliver
 from crawler.failures import run_id
+from crawler.locks import channel_names
 from pipelines.files import write_atomically
 
 FINISHED = "finished"
@@ -160,6 +161,18 @@ def run_checks(reason: str, stats: dict[str, Any], coverage: dict[str, Share], e
     return checks
 
 
+def new_by_channel(stats: dict[str, Any], spider: str, channels: list[str]) -> dict[str, int]:
+    """New stories per channel: the store's `pipeline/stories_new/<channel>` counts where it keeps
+    them; else a one-channel spider's new stories are its channel's, and a spider of several
+    channels (`hebei`) is one series."""
+    prefix = "pipeline/stories_new/"
+    counted = {key[len(prefix):]: int(value) for key, value in stats.items() if key.startswith(prefix)}
+    if counted:
+        return counted
+    new = int(stats.get("pipeline/stories_new", 0))
+    return {channels[0] if len(channels) == 1 else spider: new} if new else {}
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
@@ -235,6 +248,7 @@ class Monitor:
             "finish_reason": reason,
             "items": self.items,
             "stories_new": stats.get("pipeline/stories_new", 0),
+            "stories_new_by_channel": new_by_channel(stats, spider.name, channel_names(spider)),
             "coverage": {name: share.value for name, share in coverage.items()},
             "rates": {name: share.value for name, share in rates_from_stats(stats).items()},
             "checks": [asdict(c) for c in checks],
