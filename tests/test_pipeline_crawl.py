@@ -3,11 +3,9 @@ one OUTPUT_DIR at once, the Redis state backend."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, Replica, read_stories, run_crawl
+from tests.conftest import REPO, Replica, crawl_stats, read_stories, run_crawl
 from tests.test_pipeline_store import differences
 from tests.test_state import redis_server, redis_url  # noqa: F401  (fixtures)
 
@@ -58,13 +56,6 @@ def start_crawl(address: str, output: Path, spider: str = "hebei", *args: str,
     for key, value in {**CRAWL_SETTINGS, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def crawl_stats(log: str) -> dict[str, Any]:
-    """The stats dict Scrapy dumps at the end of a crawl (up to the next log line)."""
-    found = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n(?:\d{4}-\d{2}-\d{2} |$)", log, re.DOTALL)
-    assert found, log[-3000:]
-    return ast.literal_eval(re.sub(r"datetime\.datetime\([^)]*\)", "None", found.group(1)))
 
 
 def every_line_is_json(output: Path) -> None:
