@@ -2,15 +2,16 @@
 
 On a terminal (stderr is a tty) one line at the bottom is redrawn twice a second: pages fetched,
 items, stories stored, rejected, failed, the rate, and, in a full crawl once the pagers have told
-how many listing pages there are, an estimate of the share done and the time left. Log records
-clear the line before they print; the next redraw brings it back. Elsewhere (cron, systemd,
-scrapyd, a pipe) the same figures go to the log every `PROGRESS_INTERVAL` seconds.
+how many listing pages there are, an estimate of the share of the known work done and of the
+time left (a lower bound: listings found later add to it). Log records clear the line before
+they print; the next redraw brings it back. Elsewhere (cron, systemd, scrapyd, a pipe) the same
+figures go to the log every `PROGRESS_INTERVAL` seconds.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
+import os
 import sys
 import time
 from collections import deque
@@ -27,6 +28,7 @@ from twisted.internet.task import LoopingCall
 LIVE_INTERVAL = 0.5
 RATE_WINDOW = 10.0  # seconds the rate is measured over
 CLEAR_LINE = "\r\x1b[K"
+DEFAULT_WIDTH = 120  # a terminal that does not say its width
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +42,10 @@ class Estimate:
 
 
 def estimate(stats: dict[str, Any], ceilings: dict[str, int], articles_asked: int, elapsed: float) -> Estimate | None:
-    """Only a full crawl walks every listing page, and only a pager tells how many there are (the
-    highest overflow page of each catalog, plus its index): then the articles still to come are
-    about as many per listing page as so far."""
+    """Only a full crawl walks every listing page, and only a pager tells how many a catalog has
+    (its highest overflow page, plus its index): the articles still to come are about as many per
+    listing page as so far. Catalogs found later (sub-listings) are not counted yet, so the share
+    is of the work known so far and the time left a lower bound."""
     listings_done = stats.get("listing/pages", 0)
     if stats.get("crawl/mode") != "full" or not ceilings or not listings_done:
         return None
@@ -69,8 +72,9 @@ def describe(stats: dict[str, Any], rate: float, guess: Estimate | None) -> str:
         f"{rate:.1f} pages/s",
     ]
     if guess is not None:
-        left = f", ETA {_duration(guess.seconds_left)}" if guess.seconds_left is not None else ""
-        parts.append(f"listings {guess.listings_done}/{guess.listings_total}, ~{guess.share:.0%} done{left}")
+        left = f", >= {_duration(guess.seconds_left)} left" if guess.seconds_left is not None else ""
+        parts.append(f"listings {guess.listings_done}/{guess.listings_total} known, "
+                     f"~{guess.share:.0%} of the known work done{left}")
     return " | ".join(parts)
 
 
@@ -127,7 +131,7 @@ class Progress:
         self.task = create_looping_call(self.show)
         self.task.start(self.interval, now=False)
 
-    def line(self) -> str:
+    def line(self, with_estimate: bool = True) -> str:
         stats = self.stats.get_stats()
         now = time.monotonic()
         self.pages.append((now, stats.get("downloader/response_count", 0)))
@@ -137,22 +141,30 @@ class Progress:
         rate = (p1 - p0) / (t1 - t0) if t1 > t0 else 0.0
         ceilings = dict(getattr(self.spider, "overflow_ceiling", {}) or {})
         asked = len(getattr(self.spider, "requested", ()) or ())
-        return describe(stats, rate, estimate(stats, ceilings, asked, now - self.started))
+        guess = estimate(stats, ceilings, asked, now - self.started) if with_estimate else None
+        return describe(stats, rate, guess)
 
     def show(self) -> None:
         text = self.line()
         if self.live:
-            width = shutil.get_terminal_size((120, 24)).columns
-            self.stream.write(CLEAR_LINE + text[: width - 1])
+            self.stream.write(CLEAR_LINE + text[: self.width() - 1])
             self.stream.flush()
         else:
             logger.info("progress: %s", text)
+
+    def width(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError):
+            columns = 0
+        return columns or DEFAULT_WIDTH
 
     def spider_closed(self) -> None:
         if self.task is not None and self.task.running:
             self.task.stop()
         if self.live:
-            self.stream.write(CLEAR_LINE + self.line() + "\n")
+            # the last figures stay on screen; an estimate is no use any more
+            self.stream.write(CLEAR_LINE + self.line(with_estimate=False)[: self.width() - 1] + "\n")
             self.stream.flush()
             handler = get_scrapy_root_handler()
             if handler is not None and self.clear_line is not None:

@@ -1,0 +1,91 @@
+"""Progress of a running crawl (crawler/progress.py): a live line on a terminal (a pty here), plain
+periodic log lines when stderr is a pipe."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.progress import CLEAR_LINE, Estimate, describe, estimate
+from tests.conftest import REPO, REPLICA_CRAWL_SETTINGS, crawl_stats, run_crawl, start_replica
+
+LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copies merged \| (\d+) rejected \| "
+                  r"(\d+) failed \| [\d.]+ pages/s")
+
+
+@pytest.fixture(scope="module")
+def replica_300() -> Iterator[str]:
+    proc, address = start_replica("--scale", "300")
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_off_a_terminal_progress_is_a_log_line_every_interval(replica_300: str, tmp_path: Path):
+    done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1", settings={"PROGRESS_INTERVAL": "0.3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stderr.splitlines() if "[crawler.progress] INFO: progress: " in line]
+    assert len(lines) >= 2
+    pages = [int(LINE.search(line).group(1)) for line in lines]  # type: ignore[union-attr]
+    assert pages == sorted(pages) and pages[-1] <= crawl_stats(done.stderr)["downloader/response_count"]
+    assert CLEAR_LINE not in done.stderr
+
+
+def read_all(fd: int, into: bytearray) -> None:
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the other side closed
+            return
+        if not chunk:
+            return
+        into.extend(chunk)
+
+
+def test_on_a_terminal_progress_is_one_live_line(replica_300: str, tmp_path: Path):
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    env = {**os.environ, "http_proxy": replica_300}
+    env.pop("no_proxy", None)
+    env.pop("NO_PROXY", None)
+    settings = {**REPLICA_CRAWL_SETTINGS, "OUTPUT_DIR": str(tmp_path)}
+    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "hebei", "-a", "full=1",
+                              *(a for k, v in settings.items() for a in ("-s", f"{k}={v}"))],
+                             cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    screen = bytearray()
+    reader = threading.Thread(target=read_all, args=(master, screen))
+    reader.start()
+    assert crawl.wait(timeout=300) == 0
+    reader.join(timeout=30)
+    os.close(master)
+    text = screen.decode("utf-8", "replace")
+
+    frames = [frame for frame in text.split(CLEAR_LINE) if LINE.match(frame)]
+    assert len(frames) >= 3  # redrawn twice a second over a crawl of some seconds
+    assert all(len(frame.split("\r\n")[0]) < 160 for frame in frames)  # never wider than the terminal
+    assert any(re.search(r"listings \d+/\d+ known, ~\d+% of the known work done, >= \d+:\d\d left", frame) for frame in frames)  # a full crawl
+    final = LINE.match(frames[-1])
+    assert final is not None and int(final.group(3)) == 300  # the last frame stays, with the end figures
+    assert "[crawler.progress] INFO" not in text  # no periodic log lines on a terminal
+
+
+def test_the_estimate_needs_a_full_crawl_and_known_pagers():
+    stats = {"crawl/mode": "full", "listing/pages": 10, "item_scraped_count": 100}
+    guess = estimate(stats, {"hbyw": 39}, articles_asked=150, elapsed=30.0)
+    # 40 listing pages in all; 15 articles per page so far: ~600 articles, 100 done
+    assert guess == Estimate(10, 40, 100 / 600, 150.0)
+    assert "listings 10/40 known, ~17% of the known work done, >= 2:30 left" in describe(stats, 5.0, guess)
+    assert estimate({**stats, "crawl/mode": "incremental"}, {"hbyw": 39}, 150, 30.0) is None  # stops early
+    assert estimate(stats, {}, 150, 30.0) is None  # no pager read yet
