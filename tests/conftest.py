@@ -16,7 +16,7 @@ from tests.replica.site import Site, build_site
 REPO = Path(__file__).resolve().parents[1]
 
 
-@dataclass
+@dataclass(repr=False)
 class Replica:
     address: str  # http://127.0.0.1:PORT
     site: Site

@@ -14,8 +14,10 @@ Modes (docs/crawling.md):
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -26,7 +28,7 @@ from twisted.python.failure import Failure
 from crawler import urls
 from crawler.channels import CHANNELS, Channel
 from crawler.extract import Extraction, decode_html, extract, merge_pages
-from crawler.failures import FailureLog
+from crawler.failures import FailureLog, run_id
 from crawler.items import Article
 from crawler.listing import ListedLink, ListingPage, parse_listing, read_maxpage
 from pipelines.state import StateStore, open_state
@@ -53,6 +55,7 @@ class ChannelSpider(scrapy.Spider):
         self.overflow_ceiling: dict[str, int] = {}
         self.state: StateStore | None = None
         self.requested: set[str] = set()  # article URLs this run asked for
+        self.walk_all = self.mode == FULL
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "ChannelSpider":
@@ -67,6 +70,13 @@ class ChannelSpider(scrapy.Spider):
         if self.mode == INCREMENTAL:
             self.state = open_state(self.settings)
             self.crawler.signals.connect(self.state.close, signal=scrapy.signals.spider_closed)
+            unfinished = unfinished_run(Path(self.settings.get("OUTPUT_DIR")), run_id(self.crawler))
+            if unfinished:
+                # A run that ended early may have stored the newest pages of a listing and never
+                # reached its older ones: this run walks every page (fetching only what is unknown).
+                self.walk_all = True
+                self.crawler.stats.set_value("crawl/walk_all_after", unfinished)
+                self.logger.info("run %s did not finish: walking every listing page", unfinished)
         for channel in self.channels:
             for url in channel.start_urls:
                 url = urls.canonical(url)
@@ -93,7 +103,7 @@ class ChannelSpider(scrapy.Spider):
         for target in page.sublistings:
             if urls.directory_of(target).startswith(root):
                 yield self.listing_request(target, channel, root)
-        if self.mode == FULL:
+        if self.mode == FULL or self.walk_all:
             yield from self.every_page(page, response.url, channel, root)
         elif self.descend(page.articles, wanted):
             yield from self.older_page(page, response.url, channel, root)
@@ -182,7 +192,7 @@ class ChannelSpider(scrapy.Spider):
             self.logger.warning("maxpage %d of %s capped at LISTING_MAX_PAGES=%d", maxpage, response.url, limit)
             maxpage = limit
         self.overflow_ceiling.setdefault(catalog, maxpage)
-        numbers = range(maxpage, 0, -1) if self.mode == FULL else range(maxpage, maxpage - 1, -1)
+        numbers = range(maxpage, 0, -1) if self.walk_all else range(maxpage, maxpage - 1, -1)
         for number in numbers:
             target = urls.overflow_url(listing_url, catalog, number)
             if self.accept_overflow(target):
@@ -257,6 +267,29 @@ class ChannelSpider(scrapy.Spider):
         asked = request.meta.get("redirect_urls", [request.url])[0]
         self.failures.record(asked, request.meta.get("kind", "page"), reason,
                              request.headers.get("Referer", b"").decode("latin-1") or None)
+
+
+def unfinished_run(output_dir: Path, current: str) -> str | None:
+    """The id of an earlier run that did not finish (killed, shut down, closed early) and that no
+    finished run has followed, from the run manifests (pipelines/runs.py); None when all is well.
+    Runs skipped because another held the channel lock did not walk anything: they are ignored."""
+    manifests = []
+    for path in (output_dir / "runs").glob("*.json"):
+        if path.stem == current or path.name.endswith(".checks.json"):
+            continue
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(manifest, dict):
+            continue
+        reason = str(manifest.get("finish_reason") or "")
+        if manifest.get("start") and not reason.startswith("skipped"):
+            manifests.append((manifest["start"], reason, path.stem))
+    last_finished = max((start for start, reason, _ in manifests if reason == "finished"), default="")
+    unfinished = sorted((start, stem) for start, reason, stem in manifests
+                        if reason != "finished" and start >= last_finished)
+    return unfinished[-1][1] if unfinished else None
 
 
 def _header_charset(response: Response) -> str | None:

@@ -67,7 +67,7 @@ class Block:
     style: str = "indent"  # indent | plain | center | strong | nbsp
 
 
-@dataclass
+@dataclass(repr=False)  # cyclic: a repr would never end
 class Listing:
     """A channel or collection page with its overflow pages."""
 
@@ -140,7 +140,7 @@ class Listing:
         return [self.index_url] + [self.overflow_url(p) for p in range(1, self.overflow_count + 1)]
 
 
-@dataclass
+@dataclass(repr=False)  # cyclic: a repr would never end
 class Copy:
     """One published copy of a story: its own id, URL, time and owning listing."""
 
@@ -183,7 +183,7 @@ class Copy:
         return [] if self.layout == BANNER else [name for name, _ in self.listing.crumbs]
 
 
-@dataclass
+@dataclass(repr=False)  # cyclic: a repr would never end
 class Story:
     key: str
     title_lines: list[str]
@@ -215,7 +215,7 @@ class RollingPage:
     day: str
 
 
-@dataclass
+@dataclass(repr=False)  # cyclic: a repr would never end
 class Site:
     scale: int
     seed: int
