@@ -43,7 +43,7 @@ def deliver(alert: dict[str, Any], output_dir: str | Path, command: str = "", we
 
 def run_command(command: str, payload: str, path: Path) -> None:
     try:
-        done = subprocess.run(command, shell=True, input=payload.encode("utf-8"), capture_output=True,
+        done = subprocess.run(command, shell=True, check=False, input=payload.encode("utf-8"), capture_output=True,
                               timeout=COMMAND_TIMEOUT, env={**os.environ, "ALERT_FILE": str(path)})
     except subprocess.TimeoutExpired:
         logger.error("ALERT_COMMAND did not finish in %.0f s: %s", COMMAND_TIMEOUT, command)

@@ -46,7 +46,7 @@ class ChannelLock:
         self.held: list[int] = []
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "ChannelLock":
+    def from_crawler(cls, crawler: Crawler) -> ChannelLock:
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.release, signal=signals.spider_closed)

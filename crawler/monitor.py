@@ -28,7 +28,7 @@ import logging
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ class Limits:
     min_sample: int
 
     @classmethod
-    def from_settings(cls, settings: BaseSettings) -> "Limits":
+    def from_settings(cls, settings: BaseSettings) -> Limits:
         return cls(
             coverage={k: float(v) for k, v in settings.getdict("MONITOR_FIELD_COVERAGE").items()},
             max_rates={k: float(v) for k, v in settings.getdict("MONITOR_MAX_RATES").items()},
@@ -217,7 +217,7 @@ class Monitor:
         self.filled: Counter[str] = Counter()
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "Monitor":
+    def from_crawler(cls, crawler: Crawler) -> Monitor:
         monitor = cls(crawler)
         crawler.signals.connect(monitor.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
@@ -244,7 +244,7 @@ class Monitor:
             "spider": spider.name,
             "mode": mode,
             "start": _iso(stats.get("start_time")),
-            "end": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "end": datetime.now(UTC).isoformat(timespec="seconds"),
             "finish_reason": reason,
             "items": self.items,
             "stories_new": stats.get("pipeline/stories_new", 0),

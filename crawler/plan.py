@@ -57,7 +57,7 @@ class Cron:
     any_weekday: bool  # day-of-week starts with `*`
 
     @classmethod
-    def parse(cls, text: str) -> "Cron":
+    def parse(cls, text: str) -> Cron:
         parts = text.split()
         if len(parts) != 5:
             raise PlanError(f"cron expression {text!r}: want five fields (minute hour day month weekday)")
@@ -161,7 +161,7 @@ class Mode:
     window_days: int | None = None  # or the last N days, counted at launch
 
     @classmethod
-    def parse(cls, text: str) -> "Mode":
+    def parse(cls, text: str) -> Mode:
         if text in (INCREMENTAL, FULL):
             return cls(text)
         kind, _, value = text.partition("=")

@@ -111,7 +111,7 @@ class Progress:
         self.spider: Spider | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "Progress":
+    def from_crawler(cls, crawler: Crawler) -> Progress:
         interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         if interval <= 0:
             raise NotConfigured

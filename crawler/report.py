@@ -161,7 +161,7 @@ def stories_chart(runs: list[Run], colors: dict[str, str]) -> str:
     plot = HEIGHT - TOP - BOTTOM
     body = _y_axis(top)
     for i, day in enumerate(days):
-        y = HEIGHT - BOTTOM
+        y = float(HEIGHT - BOTTOM)
         for channel in channels:
             value = per_day[day].get(channel, 0)
             if not value:

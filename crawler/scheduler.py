@@ -27,7 +27,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -107,7 +107,7 @@ def run_outcome(output: Path, run_id: str, exit_status: int | None) -> tuple[str
 def new_run_id(entry: PlanEntry, now: datetime) -> str:
     """Like a crawl's own run id, with the plan entry's name (unique in the plan) for the spider's:
     two entries of one channel started in the same second get two ids."""
-    return f"{now.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{entry.name}-{os.getpid()}"
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{entry.name}-{os.getpid()}"
 
 
 # launching -------------------------------------------------------------------

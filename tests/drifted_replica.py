@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any, cast
 
-from twisted.internet import reactor
+from twisted.internet import reactor as _reactor
 from twisted.web import server
 
 from tests.replica import render
 from tests.replica.server import ReplicaResource, Response, Router
 from tests.replica.site import DEFAULT_SCALE, DEFAULT_SEED, build_site
 
-_SOURCE_BLOCK = re.compile(r'<div class="post_source">(.*?)<br />', re.S)
+reactor = cast(Any, _reactor)  # the module stands for the installed reactor; mypy cannot know its type
+
+_SOURCE_BLOCK = re.compile(r'<div class="post_source">(.*?)<br />', re.DOTALL)
 
 
 def drift(page: str) -> str:
@@ -42,9 +45,9 @@ def main() -> None:
     args = parser.parse_args()
     factory = server.Site(ReplicaResource(DriftedRouter(build_site(args.scale, args.seed))))
     factory.log = lambda request: None  # type: ignore[method-assign]
-    listener = reactor.listenTCP(args.port, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+    listener = reactor.listenTCP(args.port, factory, interface="127.0.0.1")
     print(f"serving on http://127.0.0.1:{listener.getHost().port}", flush=True)
-    reactor.run()  # type: ignore[attr-defined]
+    reactor.run()
 
 
 if __name__ == "__main__":

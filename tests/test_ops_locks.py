@@ -15,7 +15,7 @@ import pytest
 
 from crawler.locks import OVERLAP
 from crawler.monitor import ALERT_EXIT_STATUS
-from tests.conftest import REPO, REPLICA_CRAWL_SETTINGS, crawl_stats, run_crawl, start_replica
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl, start_replica
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from crawler.progress import CLEAR_LINE, Estimate, describe, estimate
-from tests.conftest import REPO, REPLICA_CRAWL_SETTINGS, crawl_stats, run_crawl, start_replica
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl, start_replica
 
 LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copies merged \| (\d+) rejected \| "
                   r"(\d+) failed \| [\d.]+ pages/s")

@@ -12,11 +12,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from crawler.channels import CHANNELS
 from crawler.locks import OVERLAP
 from crawler.plan import Cron, Mode, PlanError, cron_of_interval, load_plan, parse_plan
 from crawler.scheduler import (
@@ -27,9 +28,8 @@ from crawler.scheduler import (
     entry_status,
     read_history,
 )
-from crawler.channels import CHANNELS
 from crawler.timers import crontab, on_calendar, systemd_units
-from tests.conftest import REPO, REPLICA_CRAWL_SETTINGS, read_stories, start_replica
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories, start_replica
 
 SPIDERS = {c.name for c in CHANNELS} | {"hebei", "channel"}
 CST = timezone(timedelta(hours=8))
@@ -101,16 +101,16 @@ def test_cron_due_times():
                                         "30 2 1 * 1", "0 0 * * 0"])
 def test_the_systemd_timers_are_due_when_cron_is(expression: str):
     cron = Cron.parse(expression)
-    base = datetime(2025, 3, 1, 6, 0, 30, tzinfo=timezone.utc)
+    base = datetime(2025, 3, 1, 6, 0, 30, tzinfo=UTC)
     ours = [cron.next_after(base)]
     while len(ours) < 6:
         ours.append(cron.next_after(ours[-1]))
     theirs: set[datetime] = set()
     for calendar in on_calendar(cron):
         done = subprocess.run(["systemd-analyze", "calendar", "--iterations=6", f"--base-time={base:%Y-%m-%d %H:%M:%S}",
-                               calendar], capture_output=True, text=True, env={**os.environ, "TZ": "UTC"})
+                               calendar], capture_output=True, text=True, env={**os.environ, "TZ": "UTC"}, check=False)
         assert done.returncode == 0, done.stderr
-        theirs |= {datetime.strptime(m, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+        theirs |= {datetime.strptime(m, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
                    for m in re.findall(r"(?:Next elapse|Iter\. #\d+): \w{3} (\S+ \S+) UTC", done.stdout)}
     assert sorted(theirs)[:6] == ours
 
@@ -236,7 +236,7 @@ def scrapy(*args: str, address: str) -> subprocess.CompletedProcess[str]:
     env.pop("no_proxy", None)
     env.pop("NO_PROXY", None)
     return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
 
 
 def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_reported(replica_300: str,
@@ -263,7 +263,7 @@ def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_rep
     report = status.stdout
     assert "scheduler not running" in report
     blocks = dict(re.findall(r"^(\w+): crawl heb_qjhb, incremental, every 1h \(0 \* \* \* \*\)\n((?:  .*\n)+)",
-                             report, re.M))
+                             report, re.MULTILINE))
     assert f": {OVERLAP} (run {ended[skipped]['run_id']}, 0 new stories, alerts written)" in blocks[skipped]
     assert "0 ran, 1 missed" in blocks[skipped] and f"missed     due {ended[skipped]['due'][:10]}" in blocks[skipped]
     assert f": ok (run {ended[ran]['run_id']}, 33 new stories)" in blocks[ran]
