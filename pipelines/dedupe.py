@@ -27,6 +27,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import numpy as np
+
 from pipelines.validate import FIELDS
 
 SHINGLE = 5  # characters per shingle
@@ -94,6 +96,58 @@ def shingles(text: str) -> set[int]:
     return {crc(data[i:i + width]) for i in range(0, max(4, len(data) - width + 4), 4)}
 
 
+def _crc_tables() -> tuple[int, np.ndarray, np.ndarray]:
+    """zlib.crc32 of a 5-character UTF-32 window, as XORs of table lookups (CRC is affine in the
+    message bits for a fixed length): crc(w) = base ^ XOR_k low[k][w_k & 0xFFFF] ^ high[k][w_k >> 16]."""
+    width = 4 * SHINGLE
+    base = zlib.crc32(bytes(width))
+    byte = np.array([[zlib.crc32(bytes(j) + bytes([b]) + bytes(width - j - 1)) ^ base for b in range(256)]
+                     for j in range(width)], dtype=np.uint32)
+    low16 = np.arange(1 << 16)
+    low = np.stack([byte[4 * k][low16 & 0xFF] ^ byte[4 * k + 1][low16 >> 8] for k in range(SHINGLE)])
+    high = np.stack([byte[4 * k + 2][:0x11] for k in range(SHINGLE)])  # code points end at 0x10FFFF
+    return base, low, high
+
+
+_CRC_BASE, _CRC_LOW, _CRC_HIGH = _crc_tables()
+
+
+def shingle_array(text: str) -> np.ndarray:
+    """`shingles(text)` as an array (unsorted, possibly repeated values), computed in numpy."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    count = len(codes) - SHINGLE + 1
+    if count < 1:
+        return np.array(sorted(shingles(text)), dtype=np.uint32)
+    low, high = codes & 0xFFFF, codes >> 16
+    hashes = np.full(count, _CRC_BASE, dtype=np.uint32)
+    for k in range(SHINGLE):
+        hashes ^= _CRC_LOW[k][low[k:k + count]]
+    if high.any():
+        for k in range(SHINGLE):
+            hashes ^= _CRC_HIGH[k][high[k:k + count]]
+    return hashes
+
+
+_NP_GOLDEN, _NP_29, _NP_BIN_SHIFT = np.uint64(_GOLDEN), np.uint64(29), np.uint64(_BIN_SHIFT)
+_BIN_NUMBERS = np.arange(PERMUTATIONS, dtype=np.uint64)
+_BIN_STARTS = _BIN_NUMBERS << _NP_BIN_SHIFT
+
+
+def minhash_of_array(grams: np.ndarray) -> tuple[int, ...]:
+    """`minhash` of the grams in an array (repeats allowed), the same values, computed in numpy."""
+    x = grams.astype(np.uint64) * _NP_GOLDEN
+    x ^= x >> _NP_29
+    x.sort()  # the bin is the top bits: sorted values run bin by bin, each bin's smallest first
+    starts = np.searchsorted(x, _BIN_STARTS)
+    found = starts < len(x)
+    firsts = x[np.minimum(starts, len(x) - 1)]
+    full = found & ((firsts >> _NP_BIN_SHIFT) == _BIN_NUMBERS)
+    bins = firsts.tolist()
+    if full.all():
+        return tuple(bins)
+    return _densify([value if ok else None for value, ok in zip(bins, full.tolist())])
+
+
 def jaccard(a: set[int], b: set[int]) -> float:
     if not a and not b:
         return 1.0
@@ -113,6 +167,10 @@ def minhash(grams: set[int]) -> tuple[int, ...]:
         current = bins[b]
         if current is None or x < current:
             bins[b] = x
+    return _densify(bins)
+
+
+def _densify(bins: list[int | None]) -> tuple[int, ...]:
     if None not in bins:
         return tuple(bins)  # type: ignore[arg-type]
     dense = []
@@ -175,12 +233,16 @@ class Copy:
                                digest_size=16).hexdigest()
 
     @cached_property
+    def shingle_array(self) -> np.ndarray:
+        return shingle_array(self.text)
+
+    @cached_property
     def shingles(self) -> set[int]:
-        return shingles(self.text)
+        return set(self.shingle_array.tolist())
 
     @cached_property
     def minhash(self) -> tuple[int, ...]:
-        return minhash(self.shingles)
+        return minhash_of_array(self.shingle_array)
 
     @cached_property
     def signature(self) -> bytes:
@@ -205,7 +267,7 @@ class Copy:
 
     def is_near_duplicate_of(self, record: dict[str, Any]) -> bool:
         """The exact test: Jaccard similarity of the two texts' 5-gram sets."""
-        return jaccard(self.shingles, shingles(story_text(record))) >= NEAR_DUPLICATE_JACCARD
+        return jaccard(self.shingles, set(shingle_array(story_text(record)).tolist())) >= NEAR_DUPLICATE_JACCARD
 
 
 def copy_order(timestamp: str, article_id: str) -> tuple[datetime, str]:

@@ -17,7 +17,9 @@ from pipelines.dedupe import (
     fingerprint,
     jaccard,
     minhash,
+    minhash_of_array,
     normalise_text,
+    shingle_array,
     shingles,
     story_text,
 )
@@ -57,6 +59,17 @@ def test_minhash_estimates_jaccard_and_lsh_finds_close_pairs():
             assert set(band_keys(ma)) & set(band_keys(mb))
     assert sum(errors) / len(errors) < 0.05
     assert minhash(shingles("短")) == minhash(shingles("短"))  # a text shorter than a shingle
+
+
+def test_numpy_shingles_and_minhash_equal_the_pure_ones():
+    """The arrays path (what Copy uses) gives the very values stored signatures and bands hold."""
+    rng = random.Random(5)
+    chars = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会abcAZ09\u00e9𠀀𪚥😀"
+    for n in [*range(12), *(rng.randint(0, 3000) for _ in range(100))]:
+        text = "".join(rng.choice(chars) for _ in range(n))
+        grams = shingle_array(text)
+        assert set(grams.tolist()) == shingles(text)
+        assert minhash_of_array(grams) == minhash(shingles(text))
 
 
 # ---------------------------------------------------------------- the labelled set
