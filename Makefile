@@ -25,4 +25,5 @@ bench: install
 	$(PY) bench/extract.py
 
 clean:
-	rm -rf $(VENV) output/articles output/rejects output/runs output/failures output/.state
+	rm -rf $(VENV) output/articles output/rejects output/runs output/failures output/.state \
+		output/checks output/alerts output/schedule output/report.html
