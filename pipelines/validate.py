@@ -42,6 +42,9 @@ class Problem:
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+_FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
+
+
 def find_problems(record: dict[str, Any]) -> list[Problem]:
     """Everything wrong with one item, in field order; [] when it is valid."""
     problems = [Problem(name, f"holds U+FFFD (the replacement character) at {where}")
@@ -55,8 +58,9 @@ def find_problems(record: dict[str, Any]) -> list[Problem]:
             datetime.fromisoformat(record["timestamp"])
         except ValueError:
             problems.append(Problem("timestamp", f"{record['timestamp']!r} is not a date and time"))
-    order = {name: i for i, name in enumerate(FIELDS)}
-    return sorted(problems, key=lambda p: (order.get(p.field, -1), p.message))
+    if not problems:
+        return problems
+    return sorted(problems, key=lambda p: (_FIELD_ORDER.get(p.field, -1), p.message))
 
 
 def _field_problems(record: dict[str, Any]) -> list[Problem]:
@@ -82,8 +86,21 @@ def _problem(error: fastjsonschema.JsonSchemaValueException, name: str) -> Probl
     return Problem(name, message.strip())
 
 
+def _holds_replacement(value: Any) -> bool:
+    """Whether U+FFFD is anywhere in `value`'s JSON text (keys too), without encoding it."""
+    if isinstance(value, str):
+        return REPLACEMENT_CHARACTER in value
+    if isinstance(value, dict):
+        return any(_holds_replacement(k) or _holds_replacement(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(map(_holds_replacement, value))
+    if value is None or isinstance(value, (int, float)):
+        return False
+    return REPLACEMENT_CHARACTER in json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _replacement_characters(record: dict[str, Any]) -> list[tuple[str, str]]:
-    if REPLACEMENT_CHARACTER not in json.dumps(record, ensure_ascii=False, default=str):
+    if not _holds_replacement(record):
         return []
     found = []
     for name, value in record.items():
