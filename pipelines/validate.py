@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +26,9 @@ from scrapy.exceptions import DropItem
 from crawler.failures import run_id
 
 SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
-SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+# Read as package data: in the zipped egg scrapyd runs there is no file at SCHEMA_PATH.
+SCHEMA: dict[str, Any] = json.loads(
+    resources.files("pipelines").joinpath(SCHEMA_PATH.name).read_text(encoding="utf-8"))
 FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
 _VALIDATE = fastjsonschema.compile(SCHEMA)
 # One validator per field, to name every field at fault (the whole-item one stops at the first).

@@ -227,7 +227,14 @@ def test_a_feeding_process_killed_at_random_moments_loses_and_duplicates_nothing
     attempt = 0
     while len(killed) < 6 and attempt < 30:
         proc = feeder(tmp_path, f"run-{attempt}", seed=attempt)
-        time.sleep(rng.uniform(0.01, 0.6))
+        if attempt % 2:  # every other kill lands once the run is open, however slow the start
+            manifest = tmp_path / "runs" / f"run-{attempt}.json"
+            deadline = time.monotonic() + 30
+            while not manifest.exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.05))
+        else:
+            time.sleep(rng.uniform(0.01, 0.6))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             killed.add(f"run-{attempt}")
