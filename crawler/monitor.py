@@ -41,6 +41,7 @@ from crawler.alerts import deliver
 from crawler.failures import run_id
 from crawler.locks import channel_names
 from pipelines.files import write_atomically
+from pipelines.runs import read_json
 
 FINISHED = "finished"
 # `scrapy crawl` exits with this status when a check failed (1 and 2 are Scrapy's own).
@@ -171,14 +172,6 @@ def new_by_channel(stats: dict[str, Any], spider: str, channels: list[str]) -> d
         return counted
     new = int(stats.get("pipeline/stories_new", 0))
     return {channels[0] if len(channels) == 1 else spider: new} if new else {}
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def earlier_stories_new(output: Path, spider: str, mode: str | None, current: str, count: int) -> list[int]:

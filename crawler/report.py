@@ -11,7 +11,6 @@ curious operator) reads the figures back from the page.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.scheduler import RAN, read_history
+from pipelines.runs import read_json
 
 # Series colours; red is kept for what is wrong (alerts, failed pages, values below threshold).
 PALETTE = ("#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#17becf", "#bab0ac",
@@ -54,14 +54,6 @@ class Run:
         return f"{self.start:%m-%d %H:%M}" if self.start else self.run_id
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
 def _local(text: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(str(text)).astimezone()
@@ -73,13 +65,13 @@ def load_runs(output: Path) -> list[Run]:
     """Every run with a manifest, oldest first, with what its checks file adds."""
     runs = []
     for path in (output / "runs").glob("*.json"):
-        manifest = _read(path)
+        manifest = read_json(path)
         if manifest is None or "run_id" not in manifest:
             continue
         run = Run(str(manifest["run_id"]), str(manifest.get("spider")), _local(manifest.get("start")),
                   _local(manifest.get("end")) if manifest.get("end") else None, manifest.get("finish_reason"),
                   {k: int(v) for k, v in (manifest.get("counts") or {}).items()})
-        checks = _read(output / "checks" / f"{run.run_id}.json")
+        checks = read_json(output / "checks" / f"{run.run_id}.json")
         if checks is not None:
             run.mode = checks.get("mode")
             run.failed_checks = [c for c in checks.get("checks", []) if c.get("ok") is False]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from crawler.plan import PlanEntry
+from pipelines.runs import read_json
 
 HISTORY = Path("schedule") / "history.jsonl"
 RAN = ("ok", "alerts")
@@ -83,17 +84,9 @@ def read_history(output: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
 def run_outcome(output: Path, run_id: str, exit_status: int | None) -> tuple[str, str | None]:
     """(outcome, finish reason) of a run, from its manifest and its exit status."""
-    manifest = _read_json(output / "runs" / f"{run_id}.json")
+    manifest = read_json(output / "runs" / f"{run_id}.json")
     reason = manifest.get("finish_reason") if manifest else None
     if reason == "finished":
         return ("ok" if exit_status == 0 else "alerts"), reason
@@ -337,7 +330,7 @@ def describe_status(status: EntryStatus, output: Path) -> list[str]:
         lines.append("  last run   none recorded")
     else:
         last = status.last
-        manifest = _read_json(output / "runs" / f"{last['run_id']}.json") or {}
+        manifest = read_json(output / "runs" / f"{last['run_id']}.json") or {}
         new = manifest.get("counts", {}).get("stories_new")
         alerts = (output / "alerts" / f"{last['run_id']}.json").exists()
         figures = (f", {new} new stories" if new is not None else "") + (", alerts written" if alerts else "")

@@ -94,7 +94,7 @@ class RunManifest:
         for path in sorted((self.output / "runs").glob("*.json")):
             if path == self.path:
                 continue
-            manifest = _read(path)
+            manifest = read_json(path)
             if manifest is None or manifest.get("end") is not None or manifest.get("finish_reason"):
                 continue
             lock = self.lock_dir / f"{path.stem}.lock"
@@ -105,7 +105,7 @@ class RunManifest:
                 os.close(fd)  # alive
                 continue
             try:
-                manifest = _read(path)
+                manifest = read_json(path)
                 if manifest is not None and manifest.get("finish_reason") is None:
                     manifest["finish_reason"] = KILLED
                     manifest["marked_killed_by"] = self.run_id
@@ -115,7 +115,8 @@ class RunManifest:
                 os.close(fd)
 
 
-def _read(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object from a file, or None when it is missing, unreadable or not an object."""
     try:
         found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

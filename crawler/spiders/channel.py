@@ -14,7 +14,6 @@ Modes (docs/crawling.md):
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -31,6 +30,7 @@ from crawler.extract import Extraction, decode_html, extract, merge_pages
 from crawler.failures import FailureLog, run_id
 from crawler.items import Article
 from crawler.listing import ListedLink, ListingPage, parse_listing, read_maxpage
+from pipelines.runs import read_json
 from pipelines.state import StateStore, open_state
 
 FULL, SINCE, INCREMENTAL = "full", "since", "incremental"
@@ -277,11 +277,8 @@ def unfinished_run(output_dir: Path, current: str) -> str | None:
     for path in (output_dir / "runs").glob("*.json"):
         if path.stem == current or path.name.endswith(".checks.json"):
             continue
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(manifest, dict):
+        manifest = read_json(path)
+        if manifest is None:
             continue
         reason = str(manifest.get("finish_reason") or "")
         if manifest.get("start") and not reason.startswith("skipped"):
