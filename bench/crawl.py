@@ -23,8 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import REPLICA_CRAWL_SETTINGS, crawl_stats, start_replica  # noqa: E402
-
+from tests.conftest import REPLICA_CRAWL_SETTINGS, crawl_stats, start_replica
 
 # `scrapy ...` that reports its own peak RSS when it exits (the replica's is not counted).
 _PEAK_REPORTING_SCRAPY = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -25,7 +25,7 @@ def run_id(crawler: Crawler) -> str:
     if current is None:
         spider = crawler.spidercls.name if crawler.spidercls else "crawl"
         current = crawler.settings.get("RUN_ID") or (
-            f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{spider}-{os.getpid()}"
+            f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{spider}-{os.getpid()}"
         )
         crawler.stats.set_value("run/id", current)
     return str(current)
@@ -49,7 +49,7 @@ class FailureLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = self.path.open("a", encoding="utf-8")
         line = {"url": url, "kind": kind, "reason": reason, "referer": referer,
-                "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "at": datetime.now(UTC).isoformat(timespec="seconds")}
         self.handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         self.handle.flush()
 

@@ -147,8 +147,8 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
     return page
 
 
-_SIDE_CLASS = re.compile(r"side|right|box|hot|rank|recommend|tuijian|tj|links?\b|video|ad\b", re.I)
-_MAIN_CLASS = re.compile(r"main|list|left|content|con\b", re.I)
+_SIDE_CLASS = re.compile(r"side|right|box|hot|rank|recommend|tuijian|tj|links?\b|video|ad\b", re.IGNORECASE)
+_MAIN_CLASS = re.compile(r"main|list|left|content|con\b", re.IGNORECASE)
 _SIDE_HEADING = re.compile(r"推荐|排行|热点|热门|视频|链接|图片|专题|关注")
 
 

@@ -23,7 +23,7 @@ class BackoffMiddleware:
         self.max_delay = crawler.settings.getfloat("AUTOTHROTTLE_MAX_DELAY")
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "BackoffMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
@@ -52,7 +52,7 @@ class RedirectLoopMiddleware:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "RedirectLoopMiddleware":
+    def from_crawler(cls, crawler: Crawler) -> RedirectLoopMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:

@@ -89,7 +89,7 @@ def crawl_stats(stderr: str) -> dict:
     import ast
     import re
 
-    m = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n", stderr, re.S)
+    m = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n", stderr, re.DOTALL)
     assert m, stderr[-3000:]
     text = re.sub(r"datetime\.datetime\([^)]*\)", "None", m.group(1))
     return ast.literal_eval(text)

@@ -24,7 +24,7 @@ class TooManyRequests(BaseHTTPRequestHandler):
 
     hits = 0
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.endswith("/robots.txt"):
             self.send_response(404)
             self.end_headers()

@@ -15,7 +15,7 @@ Modes (docs/crawling.md):
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ class ChannelSpider(scrapy.Spider):
         self.walk_all = self.mode == FULL
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> "ChannelSpider":
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ChannelSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.failures = FailureLog(crawler)
         crawler.signals.connect(spider.failures.close, signal=scrapy.signals.spider_closed)
@@ -237,7 +237,7 @@ class ChannelSpider(scrapy.Spider):
             url=url,
             appearances=[{"url": url, "breadcrumbs": fields["breadcrumbs"], "timestamp": fields["timestamp"]}],
             channel=channel.name,
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             pages=merged["pages"],
             parser=merged["parser"],
             **fields,

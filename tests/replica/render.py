@@ -10,7 +10,18 @@ from __future__ import annotations
 import random
 from html import escape
 
-from tests.replica.site import BANNER, CITY, MAIN, OLD, TIME_FIRST, Block, Copy, Listing, RollingPage, Site
+from tests.replica.site import (
+    BANNER,
+    CITY,
+    MAIN,
+    OLD,
+    TIME_FIRST,
+    Block,
+    Copy,
+    Listing,
+    RollingPage,
+    Site,
+)
 
 CHARSET_META = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />'
 ENCODING = "gb18030"
@@ -230,7 +241,7 @@ def static_pager(listing: Listing, page: int | None) -> str:
     m = listing.overflow_count
     if m == 0:
         return ""
-    path = lambda p: listing.overflow_url(p).split(listing.host, 1)[1]  # noqa: E731
+    path = lambda p: listing.overflow_url(p).split(listing.host, 1)[1]
     first = f'<a href="{listing.path}">首页</a>'
     if page is None:
         prev, nxt = "<span>上一页</span>", f'<a href="{path(m)}">下一页</a>'

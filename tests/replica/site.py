@@ -80,8 +80,8 @@ class Listing:
     layout: str
     pager: str = "static"  # static | script | none
     page_size: int = 15
-    children: list["Listing"] = field(default_factory=list)
-    entries: list["Copy"] = field(default_factory=list)  # newest first once built
+    children: list[Listing] = field(default_factory=list)
+    entries: list[Copy] = field(default_factory=list)  # newest first once built
     extra_links: list[tuple[str, str, str]] = field(default_factory=list)  # title, url, day
     latest_only: bool = False  # tree pages show a short latest list and no pager
 
@@ -144,7 +144,7 @@ class Listing:
 class Copy:
     """One published copy of a story: its own id, URL, time and owning listing."""
 
-    story: "Story"
+    story: Story
     article_id: str
     published: datetime
     url_date: date
