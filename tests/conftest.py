@@ -48,6 +48,15 @@ def default_site() -> Site:
 
 
 @pytest.fixture(scope="session")
+def replica_300() -> Iterator[str]:
+    """The address of a 300-story replica (no faults: it serves the same answer every time)."""
+    proc, address = start_replica("--scale", "300")
+    yield address
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
 def replica(default_site: Site) -> Iterator[Replica]:
     proc, address = start_replica()
     yield Replica(address, default_site, proc)

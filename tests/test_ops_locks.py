@@ -8,22 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from crawler.locks import OVERLAP
 from crawler.monitor import ALERT_EXIT_STATUS
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl, start_replica
-
-
-@pytest.fixture(scope="module")
-def replica_300() -> Iterator[str]:
-    proc, address = start_replica("--scale", "300")
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
 
 
 def start_slow_crawl(address: str, output: Path, spider: str) -> subprocess.Popen[str]:

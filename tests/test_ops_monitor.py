@@ -23,18 +23,10 @@ from crawler.monitor import (
     judge_stories,
     run_checks,
 )
-from tests.conftest import REPO, read_stories, run_crawl, start_replica
+from tests.conftest import REPO, read_stories, run_crawl
 
 LIMITS = Limits(coverage={"title": 1.0, "editor": 0.9}, max_rates={"http_errors": 0.1, "fallback": 0.05},
                 history_runs=7, min_history=3, stories_tolerance=0.5, min_sample=20)
-
-
-@pytest.fixture(scope="module")
-def replica_300() -> Iterator[str]:
-    proc, address = start_replica("--scale", "300")
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

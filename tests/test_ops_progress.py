@@ -12,24 +12,13 @@ import subprocess
 import sys
 import termios
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from crawler.progress import CLEAR_LINE, Estimate, describe, estimate
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl, start_replica
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
 
 LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copies merged \| (\d+) rejected \| "
                   r"(\d+) failed \| [\d.]+ pages/s")
-
-
-@pytest.fixture(scope="module")
-def replica_300() -> Iterator[str]:
-    proc, address = start_replica("--scale", "300")
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def test_off_a_terminal_progress_is_a_log_line_every_interval(replica_300: str, tmp_path: Path):

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -30,7 +29,7 @@ from crawler.scheduler import (
     read_history,
 )
 from crawler.timers import crontab, on_calendar, systemd_units
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories, start_replica
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories
 
 SPIDERS = {c.name for c in CHANNELS} | {"hebei", "channel"}
 CST = timezone(timedelta(hours=8))
@@ -224,14 +223,6 @@ def test_runs_that_should_have_happened_and_did_not_are_reported_missed(tmp_path
 
 
 # the real scheduler ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def replica_300() -> Iterator[str]:
-    proc, address = start_replica("--scale", "300")
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 def scrapy(*args: str, address: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "http_proxy": address}
     env.pop("no_proxy", None)

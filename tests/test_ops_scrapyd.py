@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories, start_replica
+from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories
 
 pytest.importorskip("scrapyd", reason="scrapyd is not installed (pip install scrapyd scrapyd-client)")
 BIN = Path(sys.executable).parent
@@ -51,14 +51,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def replica_300() -> Iterator[str]:
-    proc, address = start_replica("--scale", "300")
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture
