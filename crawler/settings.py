@@ -41,8 +41,12 @@ OUTPUT_DIR = "output"
 STATE_BACKEND = "sqlite"
 # The Redis database of STATE_BACKEND = "redis": one database per OUTPUT_DIR.
 STATE_REDIS_URL = "redis://127.0.0.1:6379/0"
-# Seconds between partition rewrites: how late at most a scraped story is durable (and known).
+# Seconds between recordings of scraped copies in the state: how much scraped work a killed
+# process loses at most (it is fetched again by the next run).
 STORE_FLUSH_SECONDS = 1.0
+# Seconds between partition rewrites: how late at most a recorded story reaches its file (and is
+# known to incremental runs). A killed process's recorded stories are written by the next run.
+STORE_WRITE_SECONDS = 10.0
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,

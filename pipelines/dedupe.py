@@ -52,10 +52,21 @@ _GOLDEN = 0x9E3779B97F4A7C15
 _BIN_SHIFT = 64 - (PERMUTATIONS.bit_length() - 1)  # the top 6 bits choose the bin
 
 
+# A URL that is its own canonical spelling, as nearly every URL the CMS links to is: checked
+# without taking it apart (the spider asks the store about every link of every listing page).
+_CANONICAL = re.compile(r"http://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\s]*")
+
+
 def canonical_url(url: str) -> str:
     """One spelling per page: http (both schemes serve the same page), lower-case host, default
     port dropped, no fragment, tracking parameters removed (the CMS's pages take none at all,
     but a URL from elsewhere may carry them)."""
+    if _CANONICAL.fullmatch(url):
+        return url
+    return _canonical_url_parsed(url)
+
+
+def _canonical_url_parsed(url: str) -> str:
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().rstrip(".")
     if parts.port not in (None, 80, 443):

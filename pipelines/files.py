@@ -67,10 +67,23 @@ def _syncfs(root: Path) -> None:
         os.close(fd)
 
 
+# Files replaced per round of `replace_files`. Bounded because a filesystem flush that follows
+# thousands of new files costs more than several that follow a few dozen each (measured on ext4:
+# docs/data.md, Performance).
+REPLACE_CHUNK = 64
+
+
 def replace_files(root: Path, files: Mapping[Path, str | None]) -> None:
-    """Replace many files under `root`, each atomically (None: remove it): every temp file is
-    written and made durable, then renamed over its file, then the renames are made durable. A
-    crash leaves each file old or new, never a mix. Where `syncfs` exists, two flushes of the
+    """Replace many files under `root`, each atomically (None: remove it), `REPLACE_CHUNK` at a
+    time. A crash leaves each file old or new, never a mix; when this returns, all are durable."""
+    items = list(files.items())
+    for start in range(0, len(items), REPLACE_CHUNK):
+        _replace_files(root, dict(items[start:start + REPLACE_CHUNK]))
+
+
+def _replace_files(root: Path, files: Mapping[Path, str | None]) -> None:
+    """One round of `replace_files`: every temp file is written and made durable, then renamed
+    over its file, then the renames are made durable. Where `syncfs` exists, two flushes of the
     filesystem do the work of an fsync per file and per directory (half the CPU, a quarter of
     the time, measured with a thousand partitions); the first flush also makes new directories
     durable, before any file is renamed into them."""

@@ -149,8 +149,8 @@ class Transaction(Protocol):
         """Write a story's line (a new story, with its signature, when `row` is None); bump the
         versions of the partitions it leaves and enters. Returns its key and those partitions."""
 
-    def index_copy(self, key: int, copy: Copy, with_bands: bool) -> None:
-        """Point the copy's URL and fingerprint (and LSH bands) at the story."""
+    def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
+        """Point the copy's URL (and fingerprint, and LSH bands) at the story."""
 
 
 class IndexedStore:
@@ -184,7 +184,8 @@ class IndexedStore:
             return self._merge(tx, tx.load(key), copy, CHANGED, "url", run, with_bands=True)
         key = tx.story_of_fingerprint(copy.fingerprint)
         if key is not None:
-            return self._merge(tx, tx.load(key), copy, MERGED, "fingerprint", run, with_bands=False)
+            return self._merge(tx, tx.load(key), copy, MERGED, "fingerprint", run, with_bands=False,
+                               with_fingerprint=False)
         for candidate, signature in tx.stories_of_bands(copy.bands):
             if not copy.may_be_near_duplicate_of(signature):
                 continue
@@ -198,10 +199,10 @@ class IndexedStore:
 
     @staticmethod
     def _merge(tx: Transaction, row: StoryRow, copy: Copy, kind: str, layer: str, run: str,
-               with_bands: bool) -> Outcome:
+               with_bands: bool, with_fingerprint: bool = True) -> Outcome:
         record = merge_copy(row.record, copy, id_is_final=row.final)
         _, partitions = tx.save(row, record, run)
-        tx.index_copy(row.key, copy, with_bands)
+        tx.index_copy(row.key, copy, with_bands, with_fingerprint)
         return Outcome(kind, row.key, record["id"], layer, row.created_run, partitions)
 
 
@@ -263,6 +264,7 @@ class SqliteStateStore(IndexedStore):
         self.db.execute("PRAGMA journal_mode=WAL")
         # Commits survive a killed process as they are; make_durable() syncs before files are written.
         self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA temp_store=MEMORY")
         self.db.executescript("BEGIN IMMEDIATE;" + _SQLITE_SCHEMA + "COMMIT;")
 
     @contextmanager
@@ -333,14 +335,18 @@ class _SqliteTransaction:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.saved: dict[int, tuple[str, int]] = {}  # story key -> its partition and version now
+        self.versions: dict[str, int] = {}  # partitions this transaction bumped: their version now
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
         self.db.execute("SAVEPOINT copy")
+        bumped = len(self.versions)
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK TO copy")
+            for name in list(self.versions)[bumped:]:  # the bumps rolled back with the rest
+                del self.versions[name]
             raise
         finally:
             self.db.execute("RELEASE copy")
@@ -364,9 +370,14 @@ class _SqliteTransaction:
         return StoryRow(key, json.loads(record), partition, bool(final), created_run)
 
     def _bump(self, partition: str) -> int:
-        return self.db.execute(
-            "INSERT INTO partitions (name, version, written) VALUES (?, 1, 0) "
-            "ON CONFLICT (name) DO UPDATE SET version = version + 1 RETURNING version", (partition,)).fetchone()[0]
+        """A partition's version grows once per transaction: every change in it is written by the
+        same rewrite."""
+        version = self.versions.get(partition)
+        if version is None:
+            version = self.versions[partition] = self.db.execute(
+                "INSERT INTO partitions (name, version, written) VALUES (?, 1, 0) "
+                "ON CONFLICT (name) DO UPDATE SET version = version + 1 RETURNING version", (partition,)).fetchone()[0]
+        return version
 
     def save(self, row: StoryRow | None, record: dict[str, Any], run: str,
              signature: bytes = b"") -> tuple[int, tuple[str, ...]]:
@@ -389,11 +400,13 @@ class _SqliteTransaction:
         self.db.execute("UPDATE copies SET partition = ?, version = ? WHERE story = ?", (partition, version, row.key))
         return row.key, (row.partition, partition)
 
-    def index_copy(self, key: int, copy: Copy, with_bands: bool) -> None:
+    def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
         partition, version = self.saved[key]
         self.db.execute("INSERT OR REPLACE INTO copies (url, story, digest, partition, version) VALUES (?, ?, ?, ?, ?)",
                         (copy.url, key, copy.digest, partition, version))
-        self.db.execute("INSERT OR IGNORE INTO fingerprints (fingerprint, story) VALUES (?, ?)", (copy.fingerprint, key))
+        if with_fingerprint:
+            self.db.execute("INSERT OR IGNORE INTO fingerprints (fingerprint, story) VALUES (?, ?)",
+                            (copy.fingerprint, key))
         if with_bands:
             self.db.executemany("INSERT OR IGNORE INTO bands (band, story) VALUES (?, ?)",
                                 [(band, key) for band in copy.bands])
@@ -587,10 +600,11 @@ class _RedisTransaction:
                 self.writes.hset(self.key("copies"), url, str(_CopyEntry(key, moved.digest, partition, version)))
         return key, (row.partition, partition)
 
-    def index_copy(self, key: int, copy: Copy, with_bands: bool) -> None:
+    def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
         entry = _CopyEntry(key, copy.digest, *self.saved[key])
         self.writes.hset(self.key("copies"), copy.url, str(entry))
-        self.writes.hsetnx(self.key("fingerprints"), copy.fingerprint, key)
+        if with_fingerprint:
+            self.writes.hsetnx(self.key("fingerprints"), copy.fingerprint, key)
         if with_bands:
             for band in copy.bands:
                 self.writes.sadd(self.key("band", band), key)

@@ -2,13 +2,19 @@
 exactly once, across channels, runs, crashes and concurrent crawl processes.
 
 Each item is one copy. Items are gathered and, every `STORE_FLUSH_SECONDS` (or every
-`BATCH_ITEMS` items) and at the end of the run, `StateStore.record_copies` merges each into its
-story (or creates the story) in one transaction and marks the stories' date partitions pending;
-then the pending partitions are rewritten whole from the state: temp file, fsync, rename, fsync
-the directory, under a per-partition lock. A story is stored once its partition is marked
-written; a copy gathered but not yet flushed when the process dies is simply not stored (and so
-not known: the next run fetches it again). The first thing a run does is finish the partitions a
-killed run left pending.
+`BATCH_ITEMS` items), `StateStore.record_copies` merges each into its story (or creates the story)
+in one transaction and marks the stories' date partitions pending. Every `STORE_WRITE_SECONDS`,
+and at the end of the run, the pending partitions are rewritten whole from the state: temp file,
+fsync, rename, fsync the directory, under the partitions lock. A story is stored once its
+partition is marked written. A copy recorded but not yet written when the process dies is written
+by the next run to open (the first thing a run does is finish the partitions a killed run left
+pending); a copy gathered but not yet recorded is simply not stored (and so not known: the next run
+fetches it again).
+
+Two intervals, because the two steps cost differently: recording is cheap and bounds what a
+killed process loses to a second; a rewrite costs a file creation (and, for a new day, a
+directory) per partition, and a partition rewritten every second is rewritten again and again as
+copies of its stories arrive from other collections (docs/data.md, Performance).
 
 Stats (the crawl summary reads them): `pipeline/stories_new` (= `pipeline/stories_written`: lines
 this run added), `pipeline/stories_updated` (stories of earlier runs whose line changed),
@@ -24,7 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.crawler import Crawler
 
@@ -32,6 +37,7 @@ from pipelines.dedupe import Copy
 from pipelines.files import remove_stale_temps, replace_files
 from pipelines.runs import RunManifest
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
+from pipelines.validate import record_of
 
 PARTITION_FILE = "articles.jsonl"
 BATCH_ITEMS = 1000  # copies recorded in one transaction at most: bounds memory and lock time
@@ -59,13 +65,14 @@ class StorePipeline:
         self.settings = crawler.settings
         self.output = Path(crawler.settings.get("OUTPUT_DIR"))
         self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS", 1.0)
+        self.write_seconds = crawler.settings.getfloat("STORE_WRITE_SECONDS", 10.0)
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
         self.state: StateStore | None = None
         self.batch: list[Copy] = []
         self.dirty: set[str] = set()
         self.updated: set[int] = set()  # earlier runs' stories changed by this run
-        self.last_flush = time.monotonic()
+        self.last_flush = self.last_write = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -81,9 +88,12 @@ class StorePipeline:
             self.stats.set_value("pipeline/partitions_recovered", recovered)
 
     def process_item(self, item: Any) -> Any:
-        self.batch.append(Copy(dict(ItemAdapter(item).items())))
-        if len(self.batch) >= BATCH_ITEMS or time.monotonic() - self.last_flush >= self.flush_seconds:
+        self.batch.append(Copy(record_of(item)))
+        now = time.monotonic()
+        if now - self.last_write >= self.write_seconds:
             self.flush()
+        elif len(self.batch) >= BATCH_ITEMS or now - self.last_flush >= self.flush_seconds:
+            self.record()
         return item
 
     def count(self, copy: Copy, outcome: Outcome) -> None:
@@ -105,15 +115,21 @@ class StorePipeline:
             self.updated.add(outcome.story_key)
             self.stats.set_value("pipeline/stories_updated", len(self.updated))
 
-    def flush(self, everything: bool = False) -> int:
-        """Rewrite this run's dirty partitions (`everything`: every pending one, whoever left
-        it). Returns how many partition files were written."""
+    def record(self) -> None:
+        """Record the gathered copies in the state; their partitions become dirty."""
         assert self.state is not None
         self.last_flush = time.monotonic()
         batch, self.batch = self.batch, []
         for copy, outcome in zip(batch, self.state.record_copies(batch, self.run) if batch else []):
             self.count(copy, outcome)
             self.dirty.update(outcome.partitions)
+
+    def flush(self, everything: bool = False) -> int:
+        """Record the gathered copies, then rewrite this run's dirty partitions (`everything`:
+        every pending one, whoever left it). Returns how many partition files were written."""
+        assert self.state is not None
+        self.record()
+        self.last_write = self.last_flush
         partitions = self.dirty | (set(self.state.pending_partitions()) if everything else set())
         if not partitions:
             return 0

@@ -10,6 +10,7 @@ the reason and the offending fields, and counted (`pipeline/rejected`,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -89,17 +90,22 @@ def _problem(error: fastjsonschema.JsonSchemaValueException, name: str) -> Probl
     return Problem(name, message.strip())
 
 
-def _holds_replacement(value: Any) -> bool:
-    """Whether U+FFFD is anywhere in `value`'s JSON text (keys too), without encoding it."""
-    if isinstance(value, str):
-        return REPLACEMENT_CHARACTER in value
-    if isinstance(value, dict):
-        return any(_holds_replacement(k) or _holds_replacement(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(map(_holds_replacement, value))
-    if value is None or isinstance(value, (int, float)):
-        return False
-    return REPLACEMENT_CHARACTER in json.dumps(value, ensure_ascii=False, default=str)
+def _holds_replacement(record: dict[str, Any]) -> bool:
+    """Whether U+FFFD is in any value of `record`: strings and lists of strings looked at
+    directly, anything else through repr(), which keeps U+FFFD as it is (it is printable)."""
+    for value in record.values():
+        kind = type(value)
+        if kind is str:
+            if REPLACEMENT_CHARACTER in value:
+                return True
+        elif kind is list or kind is tuple:
+            for element in value:
+                if REPLACEMENT_CHARACTER in (element if type(element) is str else repr(element)):
+                    return True
+        elif value is not None and kind is not int and kind is not float and kind is not bool:
+            if REPLACEMENT_CHARACTER in repr(value):
+                return True
+    return False
 
 
 def _replacement_characters(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -112,6 +118,23 @@ def _replacement_characters(record: dict[str, Any]) -> list[tuple[str, str]]:
         if at >= 0:
             found.append((name, f"{text[max(0, at - 20):at + 20]!r}"))
     return found
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def record_of(item: Any) -> dict[str, Any]:
+    """The item as a new dict: what `dict(ItemAdapter(item).items())` gives, without the
+    adapter's cost for the two kinds the spiders yield (dicts and the Article dataclass)."""
+    kind = type(item)
+    if kind is dict:
+        return dict(item)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        if not dataclasses.is_dataclass(item):
+            return dict(ItemAdapter(item).items())
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(item))
+    return {name: getattr(item, name) for name in names}
 
 
 class RejectLog:
@@ -153,7 +176,7 @@ class ValidatePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        record = dict(ItemAdapter(item).items())
+        record = record_of(item)
         problems = find_problems(record)
         if not problems:
             return item

@@ -210,7 +210,9 @@ from tests.test_pipeline_store import Run, replica_items, shuffled
 output, run_id, seed, part, parts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 items = shuffled(replica_items(build_site(300)), seed)
 chunk = items[part::parts] + items[(part + 1) % parts::parts][: len(items) // (3 * parts)]
-Run(Path(output), run_id, STORE_FLUSH_SECONDS=0.05).feed(chunk, opened=lambda: print("started", flush=True))
+# partition rewrites as often as recordings, or between them, or only at the end: a kill lands in any
+Run(Path(output), run_id, STORE_FLUSH_SECONDS=0.05, STORE_WRITE_SECONDS=(0.05, 0.2, 10)[seed % 3]).feed(
+    chunk, opened=lambda: print("started", flush=True))
 """
 
 

@@ -80,6 +80,12 @@ def test_the_replacement_character_is_a_defect_wherever_it_is():
     problems = find_problems(item)
     assert [p.field for p in problems] == ["captions", "editor"]
     assert all("U+FFFD" in p.message for p in problems)
+    nested = record()
+    nested["images"] = [{"url": "http://heb.hebei.com.cn/a.jpg", "caption": "许勤\ufffd调研"}]
+    nested["appearances"][0]["breadcrumbs"] = ["河北频道", "\ufffd"]
+    nested["keywords"] = ("许勤", "调研\ufffd")  # a tuple is an array to the schema
+    assert {p.field for p in find_problems(nested) if "U+FFFD" in p.message} == {"images", "appearances", "keywords"}
+    assert not [p for p in find_problems(record(body="U+FFFD 是替换字符")) if "U+FFFD" in p.message]
 
 
 def test_several_defects_are_all_reported():

@@ -15,7 +15,7 @@ import pytest
 from scrapy.settings import Settings
 
 from pipelines.dedupe import Copy
-from pipelines.state import CHANGED, MERGED, NEW, UNCHANGED, StateStore, open_state
+from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, StateStore, open_state
 from tests.replica.site import build_site, copy_truth
 
 BODY = ("省委书记、省人大常委会主任许勤到石家庄市调研乡村振兴工作。许勤指出，要深入贯彻落实党中央决策部署，"
@@ -150,6 +150,22 @@ def test_a_copy_is_known_only_once_its_partition_is_written(state: StateStore):
     state.record_copy(copy("019000107", "2018-07-17T10:21:15+08:00"), "r1")  # the story is pending again
     assert state.known_urls(spellings) == set(spellings[:2])  # but this copy stays stored
     assert state.known_urls([]) == set()
+
+
+def test_a_copy_that_cannot_be_stored_fails_alone(state: StateStore):
+    """It fails half-way through its writes (its line cannot be encoded): they are undone, and the
+    copies after it in the batch, on the same day, are stored and written as if it never came."""
+    broken = copy("019000150", "2018-07-17T09:00:00+08:00", body=OTHER_BODY, title="王浩出席会议",
+                  keywords=[object()])
+    good = copy("019000100", "2018-07-17T10:20:26+08:00")
+    outcomes = state.record_copies([broken, good], "r1")
+    assert [o.kind for o in outcomes] == [FAILED, NEW] and "TypeError" in outcomes[0].reason
+    assert state.pending_partitions() == ["date=2018-07-17"]
+    lines = write_pending(state)["date=2018-07-17"]
+    assert len(lines) == 1 and '"id": "019000100"' in lines[0]
+    assert state.known_urls([good.url, broken.url]) == {good.url}
+    assert state.record_copy(copy("019000150", "2018-07-17T09:00:00+08:00", body=OTHER_BODY,
+                                  title="王浩出席会议"), "r1").kind == NEW  # nothing of it was kept
 
 
 def test_an_earlier_copy_takes_over_until_the_id_is_final(state: StateStore):
