@@ -102,9 +102,9 @@ def _holds_replacement(record: dict[str, Any]) -> bool:
             for element in value:
                 if REPLACEMENT_CHARACTER in (element if type(element) is str else repr(element)):
                     return True
-        elif value is not None and kind is not int and kind is not float and kind is not bool:
-            if REPLACEMENT_CHARACTER in repr(value):
-                return True
+        elif (value is not None and kind is not int and kind is not float and kind is not bool
+              and REPLACEMENT_CHARACTER in repr(value)):
+            return True
     return False
 
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from pipelines.dedupe import (
     NEAR_DUPLICATE_JACCARD,
-    band_keys,
     _canonical_url_parsed,
+    band_keys,
     canonical_url,
     fingerprint,
     jaccard,
