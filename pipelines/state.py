@@ -29,7 +29,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -131,6 +131,9 @@ class StoryRow:
 class Transaction(Protocol):
     """What a backend offers inside one exclusive write transaction."""
 
+    def prefetch(self, copies: Sequence[Copy]) -> None:
+        """Read at once what recording these copies will look up (or nothing: reads then go one by one)."""
+
     def atomic(self) -> AbstractContextManager[None]:
         """One copy's changes: all applied, or none if the block raises."""
 
@@ -162,6 +165,7 @@ class IndexedStore:
     def record_copies(self, copies: Sequence[Copy], run: str) -> list[Outcome]:
         outcomes = []
         with self.transaction() as tx:
+            tx.prefetch(copies)
             for copy in copies:
                 try:
                     with tx.atomic():
@@ -193,14 +197,21 @@ class IndexedStore:
             if copy.is_near_duplicate_of(row.record):
                 return self._merge(tx, row, copy, MERGED, "near_duplicate", run, with_bands=True)
         record = new_story(copy)
+        self._ready(copy, with_bands=True)
         key, partitions = tx.save(None, record, run, copy.signature)
         tx.index_copy(key, copy, with_bands=True)
         return Outcome(NEW, key, record["id"], None, run, partitions)
 
     @staticmethod
-    def _merge(tx: Transaction, row: StoryRow, copy: Copy, kind: str, layer: str, run: str,
+    def _ready(copy: Copy, with_bands: bool) -> None:
+        """Compute what `index_copy` will write, so that a malformed copy fails before its first change."""
+        _ = copy.digest, copy.fingerprint, copy.bands if with_bands else None
+
+    @classmethod
+    def _merge(cls, tx: Transaction, row: StoryRow, copy: Copy, kind: str, layer: str, run: str,
                with_bands: bool, with_fingerprint: bool = True) -> Outcome:
         record = merge_copy(row.record, copy, id_is_final=row.final)
+        cls._ready(copy, with_bands)
         _, partitions = tx.save(row, record, run)
         tx.index_copy(row.key, copy, with_bands, with_fingerprint)
         return Outcome(kind, row.key, record["id"], layer, row.created_run, partitions)
@@ -280,7 +291,9 @@ class SqliteStateStore(IndexedStore):
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         with self._immediate() as db:
-            yield _SqliteTransaction(db)
+            tx = _SqliteTransaction(db)
+            yield tx
+            tx.apply()
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         spellings: dict[str, list[str]] = {}
@@ -332,42 +345,110 @@ class SqliteStateStore(IndexedStore):
 
 
 class _SqliteTransaction:
+    """One batch of copies in one `BEGIN IMMEDIATE` transaction, in few statements: what the batch
+    needs is read at once (`prefetch`), every read after that goes to what this transaction holds
+    first, and the writes are gathered and applied together before the commit (`apply`). A copy
+    changes nothing until everything about it that can fail has been computed (`IndexedStore`);
+    if it fails after all, the whole transaction is rolled back."""
+
+    CHUNK = 500  # parameters per IN (...) list
+
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.saved: dict[int, tuple[str, int]] = {}  # story key -> its partition and version now
         self.versions: dict[str, int] = {}  # partitions this transaction bumped: their version now
+        self.copies: dict[str, tuple[int, str] | None] = {}  # url -> (story, digest), None: no such copy
+        self.fingerprints: dict[str, int | None] = {}  # fingerprint -> story, None: none has it
+        self.band_stories: dict[int, list[int]] = {}  # band -> stories in it
+        self.rows: dict[int, StoryRow] = {}  # stories read or written by this transaction
+        self.signatures: dict[int, bytes] = {}
+        self.next_key = 0  # the key of the next new story, once known
+        # the writes, applied in this order: stories (new ones after the changed), copies,
+        # fingerprints, bands, then the copies of stories that moved to another day
+        self.changed_stories: dict[int, tuple[Any, ...]] = {}
+        self.new_stories: dict[int, tuple[Any, ...]] = {}
+        self.new_copies: dict[str, tuple[str, int, str, str, int]] = {}
+        self.new_fingerprints: dict[str, int] = {}
+        self.new_bands: list[tuple[int, int]] = []
+        self.moves: list[tuple[str, int, int]] = []
+        self.mutated = False
+
+    def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        rows: list[Any] = []
+        for start in range(0, len(values), self.CHUNK):
+            chunk = values[start:start + self.CHUNK]
+            rows += self.db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+        return rows
+
+    def prefetch(self, copies: Sequence[Copy]) -> None:
+        urls = list(dict.fromkeys(copy.url for copy in copies))
+        self.copies.update(dict.fromkeys(urls))
+        for url, story, digest in self._select_in("SELECT url, story, digest FROM copies WHERE url IN ({marks})", urls):
+            self.copies[url] = (story, digest)
+        first_of: dict[str, Copy] = {}  # each fingerprint not stored under a known URL, its first copy
+        for copy in copies:
+            if self.copies[copy.url] is None:
+                with suppress(KeyError, TypeError, ValueError):  # a malformed copy fails later, alone
+                    first_of.setdefault(copy.fingerprint, copy)
+        self.fingerprints.update(dict.fromkeys(first_of))
+        for fingerprint, story in self._select_in(
+                "SELECT fingerprint, story FROM fingerprints WHERE fingerprint IN ({marks})", list(first_of)):
+            self.fingerprints[fingerprint] = story
+        bands = list({band for fingerprint, copy in first_of.items() if self.fingerprints[fingerprint] is None
+                      for band in copy.bands})
+        self.band_stories.update((band, []) for band in bands)
+        for band, story in self._select_in("SELECT band, story FROM bands WHERE band IN ({marks})", bands):
+            self.band_stories[band].append(story)
+        keys = list({found[0] for found in self.copies.values() if found}
+                    | {story for story in self.fingerprints.values() if story is not None})
+        self._load_rows(keys)
+
+    def _load_rows(self, keys: Sequence[int]) -> None:
+        for key, record, partition, final, created_run in self._select_in(
+                "SELECT key, record, partition, final, created_run FROM stories WHERE key IN ({marks})", keys):
+            self.rows[key] = StoryRow(key, json.loads(record), partition, bool(final), created_run)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        self.db.execute("SAVEPOINT copy")
-        bumped = len(self.versions)
+        self.mutated = False
         try:
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK TO copy")
-            for name in list(self.versions)[bumped:]:  # the bumps rolled back with the rest
-                del self.versions[name]
+        except (KeyError, TypeError, ValueError) as error:
+            if self.mutated:  # never meant to happen: the transaction must not keep half a copy
+                raise RuntimeError(f"a copy failed after its first change: {error!r}") from error
             raise
-        finally:
-            self.db.execute("RELEASE copy")
 
     def copy_of(self, url: str) -> tuple[int, str] | None:
-        return self.db.execute("SELECT story, digest FROM copies WHERE url = ?", (url,)).fetchone()
+        if url not in self.copies:
+            self.copies[url] = self.db.execute("SELECT story, digest FROM copies WHERE url = ?", (url,)).fetchone()
+        return self.copies[url]
 
     def story_of_fingerprint(self, fingerprint: str) -> int | None:
-        found = self.db.execute("SELECT story FROM fingerprints WHERE fingerprint = ?", (fingerprint,)).fetchone()
-        return found[0] if found else None
+        if fingerprint not in self.fingerprints:
+            found = self.db.execute("SELECT story FROM fingerprints WHERE fingerprint = ?", (fingerprint,)).fetchone()
+            self.fingerprints[fingerprint] = found[0] if found else None
+        return self.fingerprints[fingerprint]
 
     def stories_of_bands(self, bands: list[int]) -> list[tuple[int, bytes]]:
-        marks = ",".join("?" * len(bands))
-        return self.db.execute(
-            f"SELECT b.story, s.signature FROM bands b JOIN stories s ON s.key = b.story WHERE b.band IN ({marks}) "
-            f"GROUP BY b.story ORDER BY count(*) DESC, b.story", bands).fetchall()
+        missing = [band for band in bands if band not in self.band_stories]
+        self.band_stories.update((band, []) for band in missing)
+        for band, story in self._select_in("SELECT band, story FROM bands WHERE band IN ({marks})", missing):
+            self.band_stories[band].append(story)
+        shared: dict[int, int] = {}
+        for band in bands:
+            for story in self.band_stories[band]:
+                shared[story] = shared.get(story, 0) + 1
+        if not shared:
+            return []
+        keys = sorted(shared, key=lambda key: (-shared[key], key))
+        unknown = [key for key in keys if key not in self.signatures]
+        self.signatures.update(self._select_in("SELECT key, signature FROM stories WHERE key IN ({marks})", unknown))
+        return [(key, self.signatures[key]) for key in keys]
 
     def load(self, key: int) -> StoryRow:
-        record, partition, final, created_run = self.db.execute(
-            "SELECT record, partition, final, created_run FROM stories WHERE key = ?", (key,)).fetchone()
-        return StoryRow(key, json.loads(record), partition, bool(final), created_run)
+        if key not in self.rows:
+            self._load_rows([key])
+        return self.rows[key]
 
     def _bump(self, partition: str) -> int:
         """A partition's version grows once per transaction: every change in it is written by the
@@ -381,35 +462,61 @@ class _SqliteTransaction:
 
     def save(self, row: StoryRow | None, record: dict[str, Any], run: str,
              signature: bytes = b"") -> tuple[int, tuple[str, ...]]:
-        partition = partition_of(record["timestamp"])
+        partition, sort, line = partition_of(record["timestamp"]), sort_key(record), dumps(record)
+        self.mutated = True
         version = self._bump(partition)
-        values = (record["id"], partition, sort_key(record), dumps(record))
         if row is None:
-            key = self.db.execute(
-                "INSERT INTO stories (id, partition, sort, record, created_run, signature) VALUES (?, ?, ?, ?, ?, ?)",
-                (*values, run, signature)).lastrowid
-            assert key is not None
+            if not self.next_key:
+                self.next_key = self.db.execute("SELECT coalesce(max(key), 0) + 1 FROM stories").fetchone()[0]
+            key, self.next_key = self.next_key, self.next_key + 1
+            self.new_stories[key] = (key, record["id"], partition, sort, line, run, signature)
+            self.rows[key] = StoryRow(key, record, partition, False, run)
+            self.signatures[key] = signature
             self.saved[key] = (partition, version)
             return key, (partition,)
-        self.db.execute("UPDATE stories SET id = ?, partition = ?, sort = ?, record = ? WHERE key = ?",
-                        (*values, row.key))
-        self.saved[row.key] = (partition, version)
+        key = row.key
+        if key in self.new_stories:
+            self.new_stories[key] = (key, record["id"], partition, sort, line, row.created_run, self.signatures[key])
+        else:
+            self.changed_stories[key] = (record["id"], partition, sort, line, key)
+        self.rows[key] = StoryRow(key, record, partition, row.final, row.created_run)
+        self.saved[key] = (partition, version)
         if partition == row.partition:
-            return row.key, (partition,)
+            return key, (partition,)
         self._bump(row.partition)  # the line leaves the old file: the old file is pending too
-        self.db.execute("UPDATE copies SET partition = ?, version = ? WHERE story = ?", (partition, version, row.key))
-        return row.key, (row.partition, partition)
+        self.moves.append((partition, version, key))
+        return key, (row.partition, partition)
 
     def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
+        self.mutated = True
         partition, version = self.saved[key]
-        self.db.execute("INSERT OR REPLACE INTO copies (url, story, digest, partition, version) VALUES (?, ?, ?, ?, ?)",
-                        (copy.url, key, copy.digest, partition, version))
-        if with_fingerprint:
-            self.db.execute("INSERT OR IGNORE INTO fingerprints (fingerprint, story) VALUES (?, ?)",
-                            (copy.fingerprint, key))
+        self.copies[copy.url] = (key, copy.digest)
+        self.new_copies[copy.url] = (copy.url, key, copy.digest, partition, version)
+        if with_fingerprint and self.story_of_fingerprint(copy.fingerprint) is None:
+            self.fingerprints[copy.fingerprint] = self.new_fingerprints[copy.fingerprint] = key
         if with_bands:
-            self.db.executemany("INSERT OR IGNORE INTO bands (band, story) VALUES (?, ?)",
-                                [(band, key) for band in copy.bands])
+            for band in copy.bands:
+                stories = self.band_stories.get(band)
+                if stories is None:
+                    self.stories_of_bands([band])
+                    stories = self.band_stories[band]
+                if key not in stories:
+                    stories.append(key)
+                    self.new_bands.append((band, key))
+
+    def apply(self) -> None:
+        """Write what the batch changed (before the commit)."""
+        db = self.db
+        db.executemany("UPDATE stories SET id = ?, partition = ?, sort = ?, record = ? WHERE key = ?",
+                       self.changed_stories.values())
+        db.executemany("INSERT INTO stories (key, id, partition, sort, record, created_run, signature) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", self.new_stories.values())
+        db.executemany("INSERT OR REPLACE INTO copies (url, story, digest, partition, version) VALUES (?, ?, ?, ?, ?)",
+                       self.new_copies.values())
+        db.executemany("INSERT OR IGNORE INTO fingerprints (fingerprint, story) VALUES (?, ?)",
+                       self.new_fingerprints.items())
+        db.executemany("INSERT OR IGNORE INTO bands (band, story) VALUES (?, ?)", self.new_bands)
+        db.executemany("UPDATE copies SET partition = ?, version = ? WHERE story = ?", self.moves)
 
 
 # ------------------------------------------------------------------ Redis
@@ -528,6 +635,9 @@ class _RedisTransaction:
         self.writes = store.redis.pipeline(transaction=True)
         self.versions: dict[str, int] = {}  # partition versions as this transaction leaves them
         self.saved: dict[int, tuple[str, int]] = {}  # story key -> its partition and version now
+
+    def prefetch(self, copies: Sequence[Copy]) -> None:
+        """Nothing: reads go to the server one by one, each a round trip on a local socket."""
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
