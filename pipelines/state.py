@@ -275,7 +275,6 @@ class SqliteStateStore(IndexedStore):
         self.db.execute("PRAGMA journal_mode=WAL")
         # Commits survive a killed process as they are; make_durable() syncs before files are written.
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA temp_store=MEMORY")
         self.db.executescript("BEGIN IMMEDIATE;" + _SQLITE_SCHEMA + "COMMIT;")
 
     @contextmanager

@@ -34,7 +34,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from pipelines.dedupe import Copy
-from pipelines.files import remove_stale_temps, replace_files
+from pipelines.files import REPLACE_CHUNK, remove_stale_temps, replace_files
 from pipelines.runs import RunManifest
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
 from pipelines.validate import record_of
@@ -120,9 +120,23 @@ class StorePipeline:
         assert self.state is not None
         self.last_flush = time.monotonic()
         batch, self.batch = self.batch, []
-        for copy, outcome in zip(batch, self.state.record_copies(batch, self.run) if batch else []):
+        for copy, outcome in zip(batch, self._record_copies(batch) if batch else []):
             self.count(copy, outcome)
             self.dirty.update(outcome.partitions)
+
+    def _record_copies(self, batch: list[Copy]) -> list[Outcome]:
+        """The batch in one transaction; if the store refuses it as a whole (a constraint of its
+        own, such as one id for two stories), each copy alone, so that only the copy at fault
+        fails, counted and logged with the reason."""
+        assert self.state is not None
+        try:
+            return self.state.record_copies(batch, self.run)
+        except Exception as error:
+            if len(batch) == 1:
+                return [Outcome(FAILED, 0, "", None, self.run, (), f"{type(error).__name__}: {error}")]
+            logger.warning("the state refused a batch of %d copies (%s: %s): recording them one by one",
+                           len(batch), type(error).__name__, error)
+            return [outcome for copy in batch for outcome in self._record_copies([copy])]
 
     def flush(self, everything: bool = False) -> int:
         """Record the gathered copies, then rewrite this run's dirty partitions (`everything`:
@@ -135,15 +149,19 @@ class StorePipeline:
             return 0
         self.manifest.announce(partitions)
         self.state.make_durable()
+        written = 0
+        names = sorted(partitions)
         with self.state.partitions_lock():
-            snapshots = {name: self.state.snapshot(name) for name in sorted(partitions)}
-            behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
-            if behind:
-                write_partitions(self.output, {name: s.lines for name, s in behind.items()}, recovering=everything)
-                self.state.mark_written({name: s.version for name, s in behind.items()})
+            for start in range(0, len(names), REPLACE_CHUNK):  # a round's lines in memory at a time
+                snapshots = {name: self.state.snapshot(name) for name in names[start:start + REPLACE_CHUNK]}
+                behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
+                if behind:
+                    write_partitions(self.output, {name: s.lines for name, s in behind.items()}, recovering=everything)
+                    self.state.mark_written({name: s.version for name, s in behind.items()})
+                    written += len(behind)
         self.dirty -= partitions
-        self.stats.inc_value("pipeline/partitions_written", len(behind))
-        return len(behind)
+        self.stats.inc_value("pipeline/partitions_written", written)
+        return written
 
     def close_spider(self) -> None:
         self.flush(everything=True)
