@@ -10,7 +10,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from scrapy.crawler import Crawler
 
@@ -31,29 +31,43 @@ def run_id(crawler: Crawler) -> str:
     return str(current)
 
 
-class FailureLog:
+class RunLog:
+    """`OUTPUT_DIR/<FOLDER>/<run_id>.jsonl`, one JSON line per entry, opened at its first line;
+    each line flushed, and fsynced too when `DURABLE`."""
+
+    FOLDER = ""
+    DURABLE = False
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.handle: IO[str] | None = None
 
     @property
     def path(self) -> Path:
-        return Path(self.crawler.settings.get("OUTPUT_DIR")) / "failures" / f"{run_id(self.crawler)}.jsonl"
+        return Path(self.crawler.settings.get("OUTPUT_DIR")) / self.FOLDER / f"{run_id(self.crawler)}.jsonl"
+
+    def append(self, line: dict[str, Any]) -> None:
+        if self.handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open("a", encoding="utf-8")
+        self.handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.handle.flush()
+        if self.DURABLE:
+            os.fsync(self.handle.fileno())
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+class FailureLog(RunLog):
+    FOLDER = "failures"
 
     def record(self, url: str, kind: str, reason: str, referer: str | None = None) -> None:
         """One page given up on: `kind` is listing, article, script; `reason` says why."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("failures/total")
         self.crawler.stats.inc_value(f"failures/{kind}")
-        if self.handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = self.path.open("a", encoding="utf-8")
-        line = {"url": url, "kind": kind, "reason": reason, "referer": referer,
-                "at": datetime.now(UTC).isoformat(timespec="seconds")}
-        self.handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-        self.handle.flush()
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        self.append({"url": url, "kind": kind, "reason": reason, "referer": referer,
+                     "at": datetime.now(UTC).isoformat(timespec="seconds")})

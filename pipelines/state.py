@@ -217,6 +217,14 @@ class IndexedStore:
         return Outcome(kind, row.key, record["id"], layer, row.created_run, partitions)
 
 
+def _spellings(urls: Iterable[str]) -> dict[str, list[str]]:
+    """Each canonical URL, with the spellings of it asked about."""
+    spellings: dict[str, list[str]] = {}
+    for url in urls:
+        spellings.setdefault(canonical_url(url), []).append(url)
+    return spellings
+
+
 @contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -295,9 +303,7 @@ class SqliteStateStore(IndexedStore):
             tx.apply()
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        spellings: dict[str, list[str]] = {}
-        for url in urls:
-            spellings.setdefault(canonical_url(url), []).append(url)
+        spellings = _spellings(urls)
         if not spellings:
             return set()
         marks = ",".join("?" * len(spellings))
@@ -551,9 +557,7 @@ class RedisStateStore(IndexedStore):
             yield _RedisTransaction(self)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        spellings: dict[str, list[str]] = {}
-        for url in urls:
-            spellings.setdefault(canonical_url(url), []).append(url)
+        spellings = _spellings(urls)
         if not spellings:
             return set()
         entries = dict(zip(spellings, self.redis.hmget(self.key("copies"), list(spellings))))

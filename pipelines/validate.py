@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import fastjsonschema
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.failures import run_id
+from crawler.failures import RunLog
 
 SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
 # Read as package data: in the zipped egg scrapyd runs there is no file at SCHEMA_PATH.
@@ -137,32 +136,16 @@ def record_of(item: Any) -> dict[str, Any]:
     return {name: getattr(item, name) for name in names}
 
 
-class RejectLog:
+class RejectLog(RunLog):
     """`OUTPUT_DIR/rejects/<run_id>.jsonl`: one line per rejected item, durable once written."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.handle: IO[str] | None = None
-
-    @property
-    def path(self) -> Path:
-        return Path(self.crawler.settings.get("OUTPUT_DIR")) / "rejects" / f"{run_id(self.crawler)}.jsonl"
+    FOLDER = "rejects"
+    DURABLE = True
 
     def record(self, item: dict[str, Any], problems: list[Problem]) -> None:
-        if self.handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = self.path.open("a", encoding="utf-8")
         fields = {p.field: item.get(p.field) for p in problems if p.field}
-        line = {"url": item.get("url"), "reason": "; ".join(map(str, problems)), "fields": fields,
-                "at": datetime.now(UTC).isoformat(timespec="seconds")}
-        self.handle.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        self.append({"url": item.get("url"), "reason": "; ".join(map(str, problems)), "fields": fields,
+                     "at": datetime.now(UTC).isoformat(timespec="seconds")})
 
 
 class ValidatePipeline:
