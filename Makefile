@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(PY) -m crawler.demo
+	$(PY) -m tests.replica.demo
 
 test: install
 	$(PY) -m pytest -q

@@ -26,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.extract import decode_html, extract
+from crawler.extract import extract
 from crawler.extract.extraction import parse_page
 from crawler.extract.parsers import FallbackParser
 from crawler.extract.utils import clean_text
+from crawler.site.charset import decode_html
 from tests.replica.server import Router
 from tests.replica.site import Copy, build_site, page_fields
 

@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
-from crawler import urls
+from crawler.site import urls
 
 
 class BackoffMiddleware:

@@ -1,7 +1,7 @@
 """Scrapy settings for the 长城网 crawler. Every project setting is here with its default.
 
 Defaults are for the live site: polite and slow. The demo and the tests lift the limits through
-settings (see crawler/demo.py), never through code changes.
+settings (see tests/replica/demo.py), never through code changes.
 """
 
 BOT_NAME = "hebei-crawler"
@@ -37,7 +37,7 @@ LISTING_MAX_PAGES = 20000
 
 # Where stories, rejects, run manifests and state go (docs/data.md).
 OUTPUT_DIR = "output"
-# The state store (pipelines/state.py): "sqlite" (OUTPUT_DIR/.state/) or "redis" (several machines).
+# The state store (pipelines/state/): "sqlite" (OUTPUT_DIR/.state/) or "redis" (several machines).
 STATE_BACKEND = "sqlite"
 # The Redis database of STATE_BACKEND = "redis": one database per OUTPUT_DIR.
 STATE_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -60,11 +60,11 @@ FEED_EXPORT_ENCODING = "utf-8"
 # Operations (docs/operations.md) ---------------------------------------------------------------
 EXTENSIONS = {
     # Two runs of one channel never overlap: a run finding a channel's lock held is skipped.
-    "crawler.locks.ChannelLock": 100,
+    "crawler.ops.locks.ChannelLock": 100,
     # Live progress on a terminal, periodic log lines otherwise.
-    "crawler.progress.Progress": 500,
+    "crawler.ops.progress.Progress": 500,
     # Checks at the end of every run; a failed one writes an alert and fails the run.
-    "crawler.monitor.Monitor": 900,
+    "crawler.ops.monitor.Monitor": 900,
 }
 # The median of new stories is taken over this many earlier finished runs (same spider and mode).
 MONITOR_HISTORY_RUNS = 7

@@ -1,6 +1,6 @@
 """How copies of one story are recognised, in three layers, and how they are merged.
 
-1. The canonical URL: one spelling per page (`canonical_url`). A page seen again is the same copy.
+1. The canonical URL: one spelling per page (`crawler.site.urls.canonical`). A page seen again is the same copy.
 2. The exact fingerprint of the story's normalised text (`fingerprint`): copies filed under
    another collection with the same title and text.
 3. Near-duplicates (`Signature`): copies with small edits (a sentence appended, another editor).
@@ -9,7 +9,7 @@
    is accepted only if the exact Jaccard similarity of the two texts' 5-gram sets reaches
    `NEAR_DUPLICATE_JACCARD`. Figures measured on the replica are in docs/data.md.
 
-Everything here is pure: the state store (pipelines/state.py) calls it inside its transaction.
+Everything here is pure: the state store (pipelines/state/) calls it inside its transaction.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
+from crawler.site.urls import article_id, canonical
 from pipelines.validate import FIELDS
 
 SHINGLE = 5  # characters per shingle
@@ -41,43 +41,11 @@ NEAR_DUPLICATE_JACCARD = 0.8
 ESTIMATE_FLOOR = 0.6
 CHINA = timezone(timedelta(hours=8))
 
-# Query parameters that only track a visit; they never select content.
-TRACKING_PARAMS = re.compile(r"^(utm_\w+|spm|from|share|share_from|source|isappinstalled|wxshare_count|"
-                             r"nsukey|scene|clicktime|enterid|timestamp|_t|ref|refer)$", re.IGNORECASE)
-ARTICLE_ID = re.compile(r"/(\d{6,12})(?:_\d{1,3})?\.shtml$")
 _NOT_A_WORD = re.compile(r"[\W_]+")
 _VOLATILE = frozenset({"id", "appearances", "fetched_at", "channel"})
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 _BIN_SHIFT = 64 - (PERMUTATIONS.bit_length() - 1)  # the top 6 bits choose the bin
-
-
-# A URL that is its own canonical spelling, as nearly every URL the CMS links to is: checked
-# without taking it apart (the spider asks the store about every link of every listing page).
-_CANONICAL = re.compile(r"http://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\s]*")
-
-
-def canonical_url(url: str) -> str:
-    """One spelling per page: http (both schemes serve the same page), lower-case host, default
-    port dropped, no fragment, tracking parameters removed (the CMS's pages take none at all,
-    but a URL from elsewhere may carry them)."""
-    if _CANONICAL.fullmatch(url):
-        return url
-    return _canonical_url_parsed(url)
-
-
-def _canonical_url_parsed(url: str) -> str:
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower().rstrip(".")
-    if parts.port not in (None, 80, 443):
-        host = f"{host}:{parts.port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
-    return urlunsplit(("http", host, parts.path or "/", urlencode(query), ""))
-
-
-def article_id_of(url: str) -> str | None:
-    found = ARTICLE_ID.search(urlsplit(url).path)
-    return found.group(1) if found else None
 
 
 def normalise_text(text: str) -> str:
@@ -222,10 +190,10 @@ class Copy:
     article_id: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.url = canonical_url(self.record["url"])
+        self.url = canonical(self.record["url"])
         # the schema's field order, so that every line reads the same way
         self.record = {name: self.record[name] for name in FIELDS if name in self.record} | {"url": self.url}
-        self.article_id = str(self.record.get("id") or article_id_of(self.url) or self.url)
+        self.article_id = str(self.record.get("id") or article_id(self.url) or self.url)
 
     @cached_property
     def text(self) -> str:
@@ -308,7 +276,7 @@ def merge_copy(story: dict[str, Any], copy: Copy, id_is_final: bool) -> dict[str
     copy's fields win) and so does its id, unless the id is final (docs/data.md: story identity).
     """
     appearances = [a for a in story["appearances"] if a["url"] != copy.url] + [copy.appearance]
-    appearances.sort(key=lambda a: copy_order(a["timestamp"], article_id_of(a["url"]) or a["url"]))
+    appearances.sort(key=lambda a: copy_order(a["timestamp"], article_id(a["url"]) or a["url"]))
     primary_url = appearances[0]["url"]
     if primary_url == copy.url:
         merged = {**copy.record, "id": story["id"] if id_is_final else copy.article_id}

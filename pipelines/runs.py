@@ -18,7 +18,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.failures import run_id
+from crawler.output import run_id
 from pipelines.files import make_dirs, write_atomically
 
 KILLED = "killed"

@@ -23,7 +23,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.failures import RunLog
+from crawler.output import RunLog
 
 SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
 # Read as package data: in the zipped egg scrapyd runs there is no file at SCHEMA_PATH.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo import REPLICA_SETTINGS
+from tests.replica.demo import REPLICA_SETTINGS
 from tests.replica.site import Site, build_site
 
 REPO = Path(__file__).resolve().parents[1]

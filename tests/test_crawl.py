@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.channels import CHANNELS
+from crawler.site.channels import CHANNELS
 from crawler.spiders.channel import ChannelSpider
 from tests.conftest import REPO, Replica, crawl_stats, read_stories, run_crawl, start_replica
 from tests.replica.server import FAULT_PROFILES, _share, permanent_faults

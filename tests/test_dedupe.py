@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crawler.site.urls import _canonical_parsed as _canonical_url_parsed
+from crawler.site.urls import canonical as canonical_url
 from pipelines.dedupe import (
     NEAR_DUPLICATE_JACCARD,
-    _canonical_url_parsed,
     band_keys,
-    canonical_url,
     fingerprint,
     jaccard,
     minhash,

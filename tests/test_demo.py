@@ -11,7 +11,7 @@ from tests.replica.site import build_site
 
 
 def test_the_demo_writes_one_line_per_story_and_says_so(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "crawler.demo", "--scale", "200", "--output", str(tmp_path)],
+    out = subprocess.run([sys.executable, "-m", "tests.replica.demo", "--scale", "200", "--output", str(tmp_path)],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     stories = read_stories(tmp_path)

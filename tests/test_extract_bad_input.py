@@ -11,9 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.extract import Extraction, decode_html, extract
+from crawler.extract import Extraction, extract
 from crawler.extract.extraction import FIELD_NAMES
 from crawler.extract.parsers import VERSIONS, FallbackParser
+from crawler.site.charset import decode_html
 from tests.replica.server import Router
 from tests.replica.site import build_site, copy_truth
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import Extraction, decode_html, extract
-from crawler.extract.charset import charset_from_content_type
+from crawler.extract import Extraction, extract
 from crawler.extract.extraction import FIELD_NAMES
 from crawler.extract.parsers import VERSIONS, FallbackParser
+from crawler.site.charset import charset_from_content_type, decode_html
 
 SAMPLE_DATA = Path(__file__).resolve().parent / "sample_data" / "extract"
 CASES = sorted(p.name for p in SAMPLE_DATA.iterdir() if p.is_dir())

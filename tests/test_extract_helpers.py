@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract import decode_html, extract
-from crawler.extract.charset import charset_from_content_type
+from crawler.extract import extract
 from crawler.extract.utils import (
     IMAGE,
     MEDIA,
@@ -27,6 +26,7 @@ from crawler.extract.utils import (
     parse_timestamp,
     segment_body,
 )
+from crawler.site.charset import charset_from_content_type, decode_html
 
 # ---------------------------------------------------------------- bylines
 

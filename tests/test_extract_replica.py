@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from crawler.extract import Extraction, decode_html, extract, merge_pages
-from crawler.extract.charset import charset_from_content_type
+from crawler.extract import Extraction, extract, merge_pages
 from crawler.extract.extraction import FIELD_NAMES
+from crawler.site.charset import charset_from_content_type, decode_html
 from tests.replica.server import Router
 from tests.replica.site import Copy, Site, build_site, copy_truth
 

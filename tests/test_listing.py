@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler import urls
-from crawler.listing import parse_listing, read_maxpage
+from crawler.site import urls
+from crawler.site.listing import parse_listing, read_maxpage
 from tests.replica import render
 from tests.replica.site import Site
 

@@ -1,4 +1,4 @@
-"""Two runs of one channel never overlap (crawler/locks.py): real crawl processes on one OUTPUT_DIR."""
+"""Two runs of one channel never overlap (crawler/ops/locks.py): real crawl processes on one OUTPUT_DIR."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.locks import OVERLAP
-from crawler.monitor import ALERT_EXIT_STATUS
+from crawler.ops.locks import OVERLAP
+from crawler.ops.monitor import ALERT_EXIT_STATUS
 from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
 
 

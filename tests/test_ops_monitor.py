@@ -1,4 +1,4 @@
-"""The checks at the end of a run (crawler/monitor.py): a crawl of the replica passes them all; a
+"""The checks at the end of a run (crawler/ops/monitor.py): a crawl of the replica passes them all; a
 crawl of the replica after a layout change fails coverage and fallback, writes the alert, calls
 the alert command and the webhook, and exits non-zero."""
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from crawler.monitor import (
+from crawler.ops.monitor import (
     ALERT_EXIT_STATUS,
     Limits,
     Share,

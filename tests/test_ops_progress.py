@@ -1,4 +1,4 @@
-"""Progress of a running crawl (crawler/progress.py): a live line on a terminal (a pty here), plain
+"""Progress of a running crawl (crawler/ops/progress.py): a live line on a terminal (a pty here), plain
 periodic log lines when stderr is a pipe."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import termios
 import threading
 from pathlib import Path
 
-from crawler.progress import CLEAR_LINE, Estimate, describe, estimate
+from crawler.ops.progress import CLEAR_LINE, Estimate, describe, estimate
 from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
 
 LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copies merged \| (\d+) rejected \| "
@@ -24,7 +24,7 @@ LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copie
 def test_off_a_terminal_progress_is_a_log_line_every_interval(replica_300: str, tmp_path: Path):
     done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1", settings={"PROGRESS_INTERVAL": "0.3"})
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [line for line in done.stderr.splitlines() if "[crawler.progress] INFO: progress: " in line]
+    lines = [line for line in done.stderr.splitlines() if "[crawler.ops.progress] INFO: progress: " in line]
     assert len(lines) >= 2
     pages = [int(LINE.search(line).group(1)) for line in lines]  # type: ignore[union-attr]
     assert pages == sorted(pages) and pages[-1] <= crawl_stats(done.stderr)["downloader/response_count"]
@@ -67,7 +67,7 @@ def test_on_a_terminal_progress_is_one_live_line(replica_300: str, tmp_path: Pat
     assert any(re.search(r"listings \d+/\d+ known, ~\d+% of the known work done, >= \d+:\d\d left", frame) for frame in frames)  # a full crawl
     final = LINE.match(frames[-1])
     assert final is not None and int(final.group(3)) == 300  # the last frame stays, with the end figures
-    assert "[crawler.progress] INFO" not in text  # no periodic log lines on a terminal
+    assert "[crawler.ops.progress] INFO" not in text  # no periodic log lines on a terminal
 
 
 def test_the_estimate_needs_a_full_crawl_and_known_pagers():

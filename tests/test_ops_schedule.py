@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.channels import CHANNELS
-from crawler.locks import OVERLAP
-from crawler.plan import Cron, Mode, PlanError, cron_of_interval, load_plan, parse_plan
-from crawler.scheduler import (
+from crawler.ops.locks import OVERLAP
+from crawler.ops.plan import Cron, Mode, PlanError, cron_of_interval, load_plan, parse_plan
+from crawler.ops.runner import (
     NOT_STARTED,
     SCHEDULER_DOWN,
     Scheduler,
@@ -28,7 +27,8 @@ from crawler.scheduler import (
     entry_status,
     read_history,
 )
-from crawler.timers import crontab, on_calendar, systemd_units
+from crawler.ops.timers import crontab, on_calendar, systemd_units
+from crawler.site.channels import CHANNELS
 from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories
 
 SPIDERS = {c.name for c in CHANNELS} | {"hebei", "channel"}

@@ -1,7 +1,7 @@
 """`scrapy crawl SPIDER`, whose exit status also tells whether the run's checks passed.
 
 Scrapy's own command exits 0 whenever the crawl could start. This one, otherwise the same, exits
-with `ALERT_EXIT_STATUS` (3) when the monitor (crawler/monitor.py) failed a check: the run was
+with `ALERT_EXIT_STATUS` (3) when the monitor (crawler/ops/monitor.py) failed a check: the run was
 skipped, stopped early, or brought figures outside their limits. cron, systemd and the
 scheduler see a failed run without reading a log.
 """
@@ -13,7 +13,7 @@ import argparse
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError
 
-from crawler.monitor import ALERT_EXIT_STATUS
+from crawler.ops.monitor import ALERT_EXIT_STATUS
 
 
 class Command(crawl.Command):

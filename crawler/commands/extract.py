@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.extract import Extraction, decode_html, extract
+from crawler.extract import Extraction, extract
+from crawler.site.charset import decode_html
 
 _GZIP_MAGIC = b"\x1f\x8b"
 

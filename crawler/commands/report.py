@@ -2,7 +2,7 @@
 
 Reads the runs under OUTPUT_DIR (the setting, or `--output-dir`) and writes `FILE` (default
 `OUTPUT_DIR/report.html`): charts in inline SVG, no script, nothing fetched when it is opened.
-crawler/report.py says what it shows.
+crawler/ops/report.py says what it shows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.report import render
+from crawler.ops.report import render
 
 
 class Command(ScrapyCommand):

@@ -29,8 +29,8 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.conf import arglist_to_dict, closest_scrapy_cfg
 
-from crawler.plan import PlanEntry, PlanError, load_plan
-from crawler.scheduler import (
+from crawler.ops.plan import PlanEntry, PlanError, load_plan
+from crawler.ops.runner import (
     RAN,
     Scheduler,
     crawl_launcher,
@@ -42,7 +42,7 @@ from crawler.scheduler import (
     scheduler_running,
     take_scheduler_lock,
 )
-from crawler.timers import crontab, systemd_units
+from crawler.ops.timers import crontab, systemd_units
 
 ACTIONS = ("run", "launch", "status", "crontab", "systemd")
 POLL_SECONDS = 1.0

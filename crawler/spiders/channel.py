@@ -1,7 +1,7 @@
 """Channel spiders: walk listing pages and their pagers, parse every article they list.
 
 One generic spider (`channel`, `-a start_url=URL`) and one spider per declared channel
-(crawler/channels.py), plus `hebei`, which crawls every declared channel in one run.
+(crawler/site/channels.py), plus `hebei`, which crawls every declared channel in one run.
 
 Modes (docs/crawling.md):
 - incremental (default): each listing is walked from its newest page towards older ones and the
@@ -24,12 +24,13 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
-from crawler import urls
-from crawler.channels import CHANNELS, Channel
-from crawler.extract import Extraction, decode_html, extract, merge_pages
-from crawler.failures import FailureLog, run_id
+from crawler.extract import Extraction, extract, merge_pages
 from crawler.items import Article
-from crawler.listing import ListedLink, ListingPage, parse_listing, read_maxpage
+from crawler.output import FailureLog, run_id
+from crawler.site import urls
+from crawler.site.channels import CHANNELS, Channel
+from crawler.site.charset import charset_from_content_type, decode_html
+from crawler.site.listing import ListedLink, ListingPage, parse_listing, read_maxpage
 from pipelines.runs import read_json
 from pipelines.state import StateStore, open_state
 
@@ -91,7 +92,7 @@ class ChannelSpider(scrapy.Spider):
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("listing/pages")
-        html = decode_html(response.body, _header_charset(response))
+        html = decode_html(response.body, charset_from_content_type(response.headers.get(b"Content-Type", b"").decode("latin-1")))
         page = parse_listing(html, response.url, channel.main_list_xpath)
         for _url, reason in page.skipped:
             stats.inc_value(f"listing/skipped_links/{reason}")
@@ -203,7 +204,7 @@ class ChannelSpider(scrapy.Spider):
                       done: tuple[Extraction, ...] = ()) -> Iterator[Article | Request]:
         stats = self.crawler.stats
         assert stats is not None
-        html = decode_html(response.body, _header_charset(response))
+        html = decode_html(response.body, charset_from_content_type(response.headers.get(b"Content-Type", b"").decode("latin-1")))
         page = extract(html, response.url)
         if page.kind == "rolling":
             stats.inc_value("article/skipped/rolling")
@@ -287,12 +288,6 @@ def unfinished_run(output_dir: Path, current: str) -> str | None:
     unfinished = sorted((start, stem) for start, reason, stem in manifests
                         if reason != "finished" and start >= last_finished)
     return unfinished[-1][1] if unfinished else None
-
-
-def _header_charset(response: Response) -> str | None:
-    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-    _, _, charset = ctype.partition("charset=")
-    return charset.strip() or None
 
 
 def _referer(response: Response) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # The replica is ours and on loopback: no politeness delays against it.
 REPLICA_SETTINGS = {

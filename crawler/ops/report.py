@@ -18,7 +18,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from crawler.scheduler import RAN, read_history
+from crawler.ops.runner import RAN, read_history
 from pipelines.runs import read_json
 
 # Series colours; red is kept for what is wrong (alerts, failed pages, values below threshold).

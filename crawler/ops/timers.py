@@ -12,7 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from crawler.plan import Cron, PlanEntry
+from crawler.ops.plan import Cron, PlanEntry
 
 WEEKDAYS = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")
 UNIT_PREFIX = "hebei-crawl-"

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from crawler.plan import PlanEntry
+from crawler.ops.plan import PlanEntry
 from pipelines.runs import read_json
 
 HISTORY = Path("schedule") / "history.jsonl"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SITE_DOMAIN = "hebei.com.cn"
 
@@ -19,14 +19,31 @@ def on_site(url: str) -> bool:
     return host == SITE_DOMAIN or host.endswith("." + SITE_DOMAIN)
 
 
+# Query parameters that only track a visit; they never select content.
+TRACKING_PARAMS = re.compile(r"^(utm_\w+|spm|from|share|share_from|source|isappinstalled|wxshare_count|"
+                             r"nsukey|scene|clicktime|enterid|timestamp|_t|ref|refer)$", re.IGNORECASE)
+# A URL that is its own canonical spelling, as nearly every URL the CMS links to is: checked
+# without taking it apart (the spider asks the store about every link of every listing page).
+_CANONICAL = re.compile(r"http://[a-z0-9-]+(?:\.[a-z0-9-]+)*/[^?#\s]*")
+
+
 def canonical(url: str) -> str:
-    """One spelling per page: http (both schemes serve the same page), lower-case host, no
-    query or fragment (the CMS's static pages take no parameters; trackers add them)."""
+    """One spelling per page, for the spider and the store alike: http (both schemes serve the
+    same page), lower-case host without a trailing dot, default port dropped, no fragment,
+    tracking parameters removed (the CMS's pages take none at all, but a URL from elsewhere may
+    carry them)."""
+    if _CANONICAL.fullmatch(url):
+        return url
+    return _canonical_parsed(url)
+
+
+def _canonical_parsed(url: str) -> str:
     parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").lower().rstrip(".")
     if parts.port not in (None, 80, 443):
         host = f"{host}:{parts.port}"
-    return urlunsplit(("http", host, parts.path or "/", "", ""))
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)]
+    return urlunsplit(("http", host, parts.path or "/", urlencode(query), ""))
 
 
 def article_id(url: str) -> str | None:
@@ -41,11 +58,6 @@ def is_article(url: str) -> bool:
         return False
     m = ARTICLE_PATH.match(urlsplit(url).path)
     return bool(m) and m.group(5) is None
-
-
-def is_continuation(url: str) -> bool:
-    m = ARTICLE_PATH.match(urlsplit(url).path)
-    return bool(m) and m.group(5) is not None
 
 
 def overflow_page_number(url: str) -> tuple[str, int] | None:

@@ -19,12 +19,6 @@ class Channel:
     # Layout hints: an XPath to the main list where the v5.latest scoring is not enough.
     main_list_xpath: str | None = None
 
-    @property
-    def hosts(self) -> tuple[str, ...]:
-        from urllib.parse import urlsplit
-
-        return tuple(sorted({urlsplit(u).hostname or "" for u in self.start_urls}))
-
 
 CHANNELS: tuple[Channel, ...] = (
     Channel("heb_qjhb", "河北频道 > 全景河北", ("http://heb.hebei.com.cn/qjhb/",)),
@@ -39,9 +33,3 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("bd_szyw", "保定 > 时政要闻", ("http://bd.hebei.com.cn/bdxw/szyw/",)),
 )
 
-
-def by_name(name: str) -> Channel:
-    for channel in CHANNELS:
-        if channel.name == name:
-            return channel
-    raise KeyError(f"no channel named {name!r}; see crawler/channels.py")

@@ -5,7 +5,7 @@ link to other channels, videos and other sites (site notes, section 5). Only the
 channel's content. Which block is the main one is not marked, so it is scored: the block that
 shares its container with the pager wins, then one that does not look like a side box (named
 side/box/hot/rank..., or headed 热点推荐/排行/视频...), then the one with the most dated on-site
-article links. A channel whose page defeats this declares `main_list_xpath` (crawler/channels.py).
+article links. A channel whose page defeats this declares `main_list_xpath` (crawler/site/channels.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler import urls
+from crawler.site import urls
 
 _BLOCK_START = re.compile(r'enorth cms block start \[\s*name="([^"]+)"')
 _BLOCK_END = re.compile(r'enorth cms block end \[\s*name="([^"]+)"')

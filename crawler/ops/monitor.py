@@ -2,7 +2,7 @@
 
 Each run writes `OUTPUT_DIR/checks/<run_id>.json`: its figures (field coverage, error, retry,
 reject and fallback rates: what the run manifest does not hold) and every check with its value,
-its limit and whether it passed. A failed check makes an alert (`crawler/alerts.py`), and the
+its limit and whether it passed. A failed check makes an alert (`crawler/ops/alerts.py`), and the
 `scrapy crawl` of this project (crawler/commands/crawl.py) then exits with `ALERT_EXIT_STATUS`.
 
 The checks (docs/operations.md says how to respond to each):
@@ -37,9 +37,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
-from crawler.alerts import deliver
-from crawler.failures import run_id
-from crawler.locks import channel_names
+from crawler.ops.alerts import deliver
+from crawler.ops.locks import channel_names
+from crawler.output import run_id
 from pipelines.files import write_atomically
 from pipelines.runs import read_json
 

@@ -22,7 +22,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
-from crawler.failures import run_id
+from crawler.output import run_id
 
 OVERLAP = "skipped: overlap"
 
