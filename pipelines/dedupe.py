@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from crawler.items import FIELDS
 from crawler.site.urls import article_id, canonical
-from pipelines.validate import FIELDS
 
 SHINGLE = 5  # characters per shingle
 PERMUTATIONS = 64  # MinHash values per signature (one-permutation hashing: 64 bins)

@@ -23,13 +23,14 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.items import FIELDS
 from crawler.output import RunLog
 
 SCHEMA_PATH = Path(__file__).with_name("article.schema.json")
 # Read as package data: in the zipped egg scrapyd runs there is no file at SCHEMA_PATH.
 SCHEMA: dict[str, Any] = json.loads(
     resources.files("pipelines").joinpath(SCHEMA_PATH.name).read_text(encoding="utf-8"))
-FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
+
 _VALIDATE = fastjsonschema.compile(SCHEMA)
 # One validator per field, to name every field at fault (the whole-item one stops at the first).
 _VALIDATE_FIELD = {name: fastjsonschema.compile(spec) for name, spec in SCHEMA["properties"].items()}

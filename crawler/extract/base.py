@@ -43,6 +43,7 @@ from crawler.extract.utils import (
     strip_timestamps,
     text_content,
 )
+from crawler.items import PAGE_FIELDS
 
 _CMS_BLOCK = re.compile(r'enorth cms block (start|end) \[ name="([^"]+)"')
 _PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,3})\s*\]?$")
@@ -424,10 +425,11 @@ class ArticleParser:
     # ------------------------------------------------------------ all fields
 
     def fields(self) -> dict[str, Any]:
+        """Every page field (`crawler.items.PAGE_FIELDS`), in that order."""
         title = self.title()
         byline = self.byline()
         body = self.body(title)
-        return {
+        read = {
             "title": title,
             "subtitles": body.subtitles,
             "source": byline.source,
@@ -440,6 +442,7 @@ class ArticleParser:
             "keywords": self.keywords(),
             "breadcrumbs": self.breadcrumbs(),
         }
+        return {name: read[name] for name in PAGE_FIELDS}
 
 
 def author_line_after(element: Element | None) -> list[str]:

@@ -9,21 +9,10 @@ from lxml import etree
 
 from crawler.extract.base import ArticleParser, Page
 from crawler.extract.parsers import VERSIONS, FallbackParser
+from crawler.items import PAGE_FIELDS, Merge, empty_page_fields
 
 ARTICLE, ROLLING, EMPTY = "article", "rolling", "empty"
-FIELD_NAMES = (
-    "title",
-    "subtitles",
-    "source",
-    "authors",
-    "timestamp",
-    "body",
-    "captions",
-    "images",
-    "editor",
-    "keywords",
-    "breadcrumbs",
-)
+FIELD_NAMES: tuple[str, ...] = tuple(PAGE_FIELDS)
 # A page where more than this share of characters is undecodable is not text at all (random
 # bytes read as GB18030 give about 12%).
 _MAX_UNDECODABLE_SHARE = 0.02
@@ -44,20 +33,7 @@ class Extraction:
     problems: list[str] = field(default_factory=list)
 
 
-def empty_fields() -> dict[str, Any]:
-    return {
-        "title": "",
-        "subtitles": [],
-        "source": None,
-        "authors": [],
-        "timestamp": None,
-        "body": "",
-        "captions": [],
-        "images": [],
-        "editor": None,
-        "keywords": [],
-        "breadcrumbs": [],
-    }
+empty_fields = empty_page_fields
 
 
 def _unreadable(url: str, reason: str, problems: list[str]) -> Extraction:
@@ -129,28 +105,17 @@ def extract(html: str, url: str) -> Extraction:
 
 
 def merge_pages(pages: list[Extraction]) -> dict[str, Any]:
-    """The fields of a multi-page article, its pages in order: lists and body concatenated, the
-    header fields from the first page that has them; plus `pages` (count) and `parser`."""
+    """The fields of a multi-page article, its pages in order, each by its merge rule
+    (`crawler.items.Merge`); plus `pages` (count) and `parser`."""
     merged = empty_fields()
-    bodies: list[str] = []
-    for page in pages:
-        fields = page.fields
-        for name in ("subtitles", "captions", "images"):
-            merged[name] = merged[name] + list(fields[name])
-        if fields["body"]:
-            bodies.append(fields["body"])
-        for name in (
-            "title",
-            "source",
-            "authors",
-            "timestamp",
-            "editor",
-            "keywords",
-            "breadcrumbs",
-        ):
-            if not merged[name] and fields[name]:
-                merged[name] = fields[name]
-    merged["body"] = "\n".join(bodies)
+    for name, rule in PAGE_FIELDS.items():
+        values = [page.fields[name] for page in pages]
+        if rule is Merge.CONCAT:
+            merged[name] = [element for value in values for element in value]
+        elif rule is Merge.LINES:
+            merged[name] = "\n".join(value for value in values if value)
+        else:
+            merged[name] = next((value for value in values if value), merged[name])
     merged["pages"] = len(pages)
     merged["parser"] = pages[0].parser if pages else FallbackParser.name
     return merged
