@@ -39,18 +39,18 @@ def page(merge: Merge, empty: Any = None) -> dict[str, Any]:
     return {"merge": merge, "empty": empty}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Article:
     """One story. Before deduplication one copy; after it, the primary copy plus all appearances."""
 
     id: str
     url: str
     title: str = field(metadata=page(Merge.FIRST, ""))
-    timestamp: str = field(metadata=page(Merge.FIRST, None))  # required in a stored item; a page may lack it
-    body: str = field(metadata=page(Merge.LINES, ""))
     subtitles: list[str] = field(default_factory=list, metadata=page(Merge.CONCAT))
     source: str | None = field(default=None, metadata=page(Merge.FIRST))
     authors: list[str] = field(default_factory=list, metadata=page(Merge.FIRST))
+    timestamp: str = field(metadata=page(Merge.FIRST, None))  # required in a stored item; a page may lack it
+    body: str = field(metadata=page(Merge.LINES, ""))
     captions: list[str] = field(default_factory=list, metadata=page(Merge.CONCAT))
     images: list[Image] = field(default_factory=list, metadata=page(Merge.CONCAT))
     editor: str | None = field(default=None, metadata=page(Merge.FIRST))
