@@ -13,43 +13,34 @@ import fcntl
 import json
 import os
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.output import run_id
+from crawler.output import FinishReason, OutputDir, read_json, run_id
 from pipelines.files import make_dirs, write_atomically
-
-KILLED = "killed"
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def partition_path(partition: str) -> str:
-    """Where a partition's file lies, relative to OUTPUT_DIR."""
-    return f"articles/{partition}/articles.jsonl"
-
-
 class RunManifest:
     def __init__(self, crawler: Crawler) -> None:
         assert crawler.stats is not None
         self.stats = crawler.stats
-        self.output = Path(crawler.settings.get("OUTPUT_DIR"))
+        self.output = OutputDir.of(crawler.settings)
         self.run_id = run_id(crawler)
         self.spider = crawler.spidercls.name if crawler.spidercls else None
-        self.path = self.output / "runs" / f"{self.run_id}.json"
-        self.lock_dir = self.output / ".state" / "runs"
+        self.path = self.output.manifest(self.run_id)
         self.lock_fd: int | None = None
         self.start = now()
         self.partitions: set[str] = set()
 
     def open(self) -> None:
         """Take this run's liveness lock, write the first manifest, mark dead runs killed."""
-        make_dirs(self.lock_dir)
-        self.lock_fd = os.open(self.lock_dir / f"{self.run_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        lock = self.output.run_lock(self.run_id)
+        make_dirs(lock.parent)
+        self.lock_fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         self.write(end=None, finish_reason=None)
         self.mark_dead_runs()
@@ -79,7 +70,8 @@ class RunManifest:
             "end": end,
             "finish_reason": finish_reason,
             "counts": self.counts(),
-            "partitions": [partition_path(p) for p in sorted(self.partitions)],
+            "partitions": [self.output.partition(p).relative_to(self.output.root).as_posix()
+                           for p in sorted(self.partitions)],
         }
         write_atomically(self.path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 
@@ -87,17 +79,14 @@ class RunManifest:
         self.write(end=now(), finish_reason=reason)
         if self.lock_fd is not None:
             os.close(self.lock_fd)
-            (self.lock_dir / f"{self.run_id}.lock").unlink(missing_ok=True)
+            self.output.run_lock(self.run_id).unlink(missing_ok=True)
             self.lock_fd = None
 
     def mark_dead_runs(self) -> None:
-        for path in sorted((self.output / "runs").glob("*.json")):
-            if path == self.path:
+        for path, manifest in self.output.manifests():
+            if path == self.path or manifest.get("end") is not None or manifest.get("finish_reason"):
                 continue
-            manifest = read_json(path)
-            if manifest is None or manifest.get("end") is not None or manifest.get("finish_reason"):
-                continue
-            lock = self.lock_dir / f"{path.stem}.lock"
+            lock = self.output.run_lock(path.stem)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -107,18 +96,9 @@ class RunManifest:
             try:
                 manifest = read_json(path)
                 if manifest is not None and manifest.get("finish_reason") is None:
-                    manifest["finish_reason"] = KILLED
+                    manifest["finish_reason"] = FinishReason.KILLED.value
                     manifest["marked_killed_by"] = self.run_id
                     write_atomically(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
                 lock.unlink(missing_ok=True)
             finally:
                 os.close(fd)
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object from a file, or None when it is missing, unreadable or not an object."""
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None

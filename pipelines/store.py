@@ -33,29 +33,29 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler.output import OutputDir
 from pipelines.dedupe import Copy
 from pipelines.files import REPLACE_CHUNK, remove_stale_temps, replace_files
 from pipelines.runs import RunManifest
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
 from pipelines.validate import record_of
 
-PARTITION_FILE = "articles.jsonl"
 BATCH_ITEMS = 1000  # copies recorded in one transaction at most: bounds memory and lock time
 
 logger = logging.getLogger(__name__)
 
 
-def write_partitions(output: Path, partitions: dict[str, list[str]], recovering: bool = False) -> None:
+def write_partitions(output: OutputDir, partitions: dict[str, list[str]], recovering: bool = False) -> None:
     """Replace partition files with their lines (the caller holds the partitions lock); a partition
     without lines (its last story moved to another day) loses its file. When `recovering`, first
     remove the temp files a killed process may have left."""
     files: dict[Path, str | None] = {}
     for partition, lines in partitions.items():
-        directory = output / "articles" / partition
+        path = output.partition(partition)
         if recovering:
-            remove_stale_temps(directory, PARTITION_FILE)
-        files[directory / PARTITION_FILE] = "".join(line + "\n" for line in lines) if lines else None
-    replace_files(output, files)
+            remove_stale_temps(path.parent, path.name)
+        files[path] = "".join(line + "\n" for line in lines) if lines else None
+    replace_files(output.root, files)
 
 
 class StorePipeline:
@@ -63,9 +63,9 @@ class StorePipeline:
         assert crawler.stats is not None
         self.stats = crawler.stats
         self.settings = crawler.settings
-        self.output = Path(crawler.settings.get("OUTPUT_DIR"))
-        self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS", 1.0)
-        self.write_seconds = crawler.settings.getfloat("STORE_WRITE_SECONDS", 10.0)
+        self.output = OutputDir.of(crawler.settings)
+        self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS")
+        self.write_seconds = crawler.settings.getfloat("STORE_WRITE_SECONDS")
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
         self.state: StateStore | None = None

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.ops.locks import OVERLAP
 from crawler.ops.monitor import ALERT_EXIT_STATUS
+from crawler.output import FinishReason
 from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
 
 
@@ -49,15 +49,15 @@ def test_a_second_run_of_a_channel_is_skipped_while_the_first_runs_and_not_after
 
         second = run_crawl(replica_300, tmp_path, "heb_sldhdbdj")
         assert second.returncode == ALERT_EXIT_STATUS
-        assert crawl_stats(second.stderr)["finish_reason"] == OVERLAP
+        assert crawl_stats(second.stderr)["finish_reason"] == FinishReason.SKIPPED_OVERLAP
         assert crawl_stats(second.stderr).get("downloader/request_count", 0) == 0  # it fetched nothing
         assert f"(pid {first.pid})" in second.stderr  # the log says who holds the channel
-        assert manifest_of(tmp_path, second.stderr)["finish_reason"] == OVERLAP  # reported in the feed
+        assert manifest_of(tmp_path, second.stderr)["finish_reason"] == FinishReason.SKIPPED_OVERLAP  # reported in the feed
         alert = json.loads((tmp_path / "alerts" / f"{crawl_stats(second.stderr)['run/id']}.json").read_text())
-        assert [c["name"] for c in alert["failed"]] == ["finish_reason"] and alert["finish_reason"] == OVERLAP
+        assert [c["name"] for c in alert["failed"]] == ["finish_reason"] and alert["finish_reason"] == FinishReason.SKIPPED_OVERLAP
 
         everything = run_crawl(replica_300, tmp_path, "hebei")  # `hebei` walks that channel too
-        assert crawl_stats(everything.stderr)["finish_reason"] == OVERLAP
+        assert crawl_stats(everything.stderr)["finish_reason"] == FinishReason.SKIPPED_OVERLAP
 
         other = run_crawl(replica_300, tmp_path, "heb_qjhb")  # another channel is not held up
         assert other.returncode == 0, other.stderr[-3000:]

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from crawler.ops.locks import OVERLAP
 from crawler.ops.plan import Cron, Mode, PlanError, cron_of_interval, load_plan, parse_plan
 from crawler.ops.runner import (
     NOT_STARTED,
@@ -28,6 +27,7 @@ from crawler.ops.runner import (
     read_history,
 )
 from crawler.ops.timers import crontab, on_calendar, systemd_units
+from crawler.output import FinishReason
 from crawler.site.channels import CHANNELS
 from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories
 
@@ -178,7 +178,7 @@ def dead_pid() -> int:
 def test_runs_that_should_have_happened_and_did_not_are_reported_missed(tmp_path: Path):
     [entry] = parse_plan('[[crawl]]\nchannel = "heb_hbyw"\nevery = "1h"\n', SPIDERS)
     clock = FakeClock(at("2025-03-01T06:00:20"))
-    endings: list[tuple[str | None, int]] = [("finished", 0), (OVERLAP, 3), ("finished", 3)]
+    endings: list[tuple[str | None, int]] = [("finished", 0), (FinishReason.SKIPPED_OVERLAP, 3), ("finished", 3)]
     scheduler = Scheduler([entry], tmp_path, fake_launcher(tmp_path, endings), clock, GRACE, say=lambda _: None)
     scheduler.tick()  # a fresh history: the latest due time (06:00) is due
     clock.now = at("2025-03-01T06:00:50")
@@ -189,7 +189,7 @@ def test_runs_that_should_have_happened_and_did_not_are_reported_missed(tmp_path
     scheduler = Scheduler([entry], tmp_path, fake_launcher(tmp_path, endings), clock, GRACE, say=lambda _: None)
     scheduler.tick()  # records 07:00 and 08:00 missed, starts 09:00 (its channel was busy: skipped)
     scheduler.tick()
-    assert scheduler.outcomes == [OVERLAP]
+    assert scheduler.outcomes == [FinishReason.SKIPPED_OVERLAP]
     clock.now = at("2025-03-01T09:30:00")
     scheduler.tick()  # nothing due until 10:00
     assert [(r["event"], r["due"][11:16]) for r in read_history(tmp_path)] == [
@@ -200,9 +200,9 @@ def test_runs_that_should_have_happened_and_did_not_are_reported_missed(tmp_path
     status = entry_status(entry, read_history(tmp_path), tmp_path, at("2025-03-01T11:05:00"), GRACE)
     assert status.ran == 1
     assert [(due.strftime("%H:%M"), why) for due, why in status.missed] == [
-        ("07:00", SCHEDULER_DOWN), ("08:00", SCHEDULER_DOWN), ("09:00", OVERLAP), ("10:00", NOT_STARTED)]
+        ("07:00", SCHEDULER_DOWN), ("08:00", SCHEDULER_DOWN), ("09:00", FinishReason.SKIPPED_OVERLAP), ("10:00", NOT_STARTED)]
     # 11:00 is not missed yet at 11:05: a run may start up to SCHEDULE_GRACE late
-    assert status.last is not None and status.last["outcome"] == OVERLAP
+    assert status.last is not None and status.last["outcome"] == FinishReason.SKIPPED_OVERLAP
     assert status.next_due == at("2025-03-01T12:00")
 
     later = entry_status(entry, read_history(tmp_path), tmp_path, at("2025-03-01T11:30:00"), GRACE)
@@ -249,7 +249,7 @@ def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_rep
     done = scrapy("schedule", "run", "--once", "--plan", str(plan), "-s", f"OUTPUT_DIR={output}", address=replica_300)
     assert done.returncode == 1, done.stdout + done.stderr  # one of the two did not run
     ended = {r["entry"]: r for r in read_history(output) if r["event"] == "ended"}
-    assert sorted(r["outcome"] for r in ended.values()) == ["ok", OVERLAP]
+    assert sorted(r["outcome"] for r in ended.values()) == ["ok", FinishReason.SKIPPED_OVERLAP]
     assert len(read_stories(output)) == 33  # the one that ran stored the channel
     for record in ended.values():  # each run's log is kept
         assert (output / "schedule" / "logs" / f"{record['run_id']}.log").stat().st_size > 0
@@ -261,7 +261,7 @@ def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_rep
     assert "scheduler not running" in report
     blocks = dict(re.findall(r"^(\w+): crawl heb_qjhb, incremental, every 1h \(0 \* \* \* \*\)\n((?:  .*\n)+)",
                              report, re.MULTILINE))
-    assert f": {OVERLAP} (run {ended[skipped]['run_id']}, 0 new stories, alerts written)" in blocks[skipped]
+    assert f": {FinishReason.SKIPPED_OVERLAP} (run {ended[skipped]['run_id']}, 0 new stories, alerts written)" in blocks[skipped]
     assert "0 ran, 1 missed" in blocks[skipped] and f"missed     due {ended[skipped]['due'][:10]}" in blocks[skipped]
     assert f": ok (run {ended[ran]['run_id']}, 33 new stories)" in blocks[ran]
     assert "1 ran, 0 missed" in blocks[ran]

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from scrapy import Spider
 from scrapy.exceptions import DropItem
+from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Article
@@ -70,7 +71,9 @@ class Run:
     """One crawl's worth of pipelines over a list of items, without a crawl."""
 
     def __init__(self, output: Path, run_id: str, **settings: Any) -> None:
-        self.crawler = get_crawler(HebeiSpider, {"OUTPUT_DIR": str(output), "RUN_ID": run_id, **settings})
+        # the pipelines' settings as the project defines them (get_crawler starts from Scrapy's own)
+        project = {k: v for k, v in get_project_settings().items() if k.startswith(("STATE_", "STORE_"))}
+        self.crawler = get_crawler(HebeiSpider, {**project, "OUTPUT_DIR": str(output), "RUN_ID": run_id, **settings})
         assert self.crawler.stats is not None
         self.stats = self.crawler.stats
         self.validate = ValidatePipeline.from_crawler(self.crawler)

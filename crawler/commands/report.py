@@ -15,6 +15,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawler.ops.report import render
+from crawler.output import OutputDir
 
 
 class Command(ScrapyCommand):
@@ -38,9 +39,9 @@ class Command(ScrapyCommand):
             raise UsageError("scrapy report takes no arguments")
         assert self.settings is not None
         output = Path(opts.output_dir or self.settings.get("OUTPUT_DIR"))
-        if not (output / "runs").is_dir():
+        if not OutputDir(output).manifest("-").parent.is_dir():
             raise UsageError(f"{output} holds no runs (no {output / 'runs'} directory)", print_help=False)
-        target = Path(opts.out) if opts.out else output / "report.html"
+        target = Path(opts.out) if opts.out else OutputDir(output).report()
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(render(output), encoding="utf-8")
         print(target)

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from crawler.output import OutputDir
 from pipelines.files import write_atomically
 
 COMMAND_TIMEOUT = 60.0
@@ -25,13 +26,9 @@ WEBHOOK_TIMEOUT = 10.0
 logger = logging.getLogger(__name__)
 
 
-def alert_path(output_dir: str | Path, run: str) -> Path:
-    return Path(output_dir) / "alerts" / f"{run}.json"
-
-
-def deliver(alert: dict[str, Any], output_dir: str | Path, command: str = "", webhook: str = "") -> Path:
+def deliver(alert: dict[str, Any], output: OutputDir, command: str = "", webhook: str = "") -> Path:
     """Write the alert file, then call the command and the webhook; returns the file."""
-    path = alert_path(output_dir, alert["run_id"])
+    path = output.alert(alert["run_id"])
     payload = json.dumps(alert, ensure_ascii=False, indent=2) + "\n"
     write_atomically(path, payload)
     if command:

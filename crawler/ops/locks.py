@@ -16,33 +16,27 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from pathlib import Path
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
-from crawler.output import run_id
-
-OVERLAP = "skipped: overlap"
+from crawler.output import FinishReason, OutputDir, run_id
+from crawler.spiders import ChannelCrawl
 
 logger = logging.getLogger(__name__)
 
 
-def lock_dir(output_dir: str | Path) -> Path:
-    return Path(output_dir) / ".state" / "locks"
-
-
 def channel_names(spider: Spider) -> list[str]:
     """The channels a spider walks: its declared channels, else its own name."""
-    channels = getattr(spider, "channels", ()) or ()
+    channels = spider.channels if isinstance(spider, ChannelCrawl) else ()
     return sorted({channel.name for channel in channels} or {spider.name})
 
 
 class ChannelLock:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.directory = lock_dir(crawler.settings.get("OUTPUT_DIR"))
+        self.output = OutputDir.of(crawler.settings)
         self.held: list[int] = []
 
     @classmethod
@@ -59,14 +53,15 @@ class ChannelLock:
             assert self.crawler.stats is not None
             self.crawler.stats.set_value("lock/held_by", holder)
             logger.warning("not crawling: another run holds the lock of %s (%s)", ", ".join(names), holder)
-            raise CloseSpider(OVERLAP)
+            raise CloseSpider(FinishReason.SKIPPED_OVERLAP.value)
 
     def acquire(self, names: list[str]) -> str | None:
         """Take every lock, or none: returns None, or who holds the first one that is taken."""
-        self.directory.mkdir(parents=True, exist_ok=True)
         me = f"run {run_id(self.crawler)} (pid {os.getpid()})"
         for name in names:
-            fd = os.open(self.directory / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            path = self.output.channel_lock(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -29,7 +29,6 @@ import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -39,11 +38,10 @@ from scrapy.settings import BaseSettings
 
 from crawler.ops.alerts import deliver
 from crawler.ops.locks import channel_names
-from crawler.output import run_id
+from crawler.output import FinishReason, OutputDir, read_json, run_id
+from crawler.spiders import ChannelCrawl
 from pipelines.files import write_atomically
-from pipelines.runs import read_json
 
-FINISHED = "finished"
 # `scrapy crawl` exits with this status when a check failed (1 and 2 are Scrapy's own).
 ALERT_EXIT_STATUS = 3
 
@@ -145,12 +143,12 @@ def judge_stories(new: int, earlier: list[int], limits: Limits) -> Check:
 
 def run_checks(reason: str, stats: dict[str, Any], coverage: dict[str, Share], earlier_new: list[int],
                limits: Limits, held_by: str | None = None) -> list[Check]:
-    if reason == FINISHED:
-        checks = [Check("finish_reason", True, reason, FINISHED, "the run finished")]
+    if reason == FinishReason.FINISHED:
+        checks = [Check("finish_reason", True, reason, FinishReason.FINISHED.value, "the run finished")]
     else:
         why = f"; the lock is held by {held_by}" if held_by else ""
-        checks = [Check("finish_reason", False, reason, FINISHED, f"the run ended with {reason!r}{why}")]
-    if reason == FINISHED:
+        checks = [Check("finish_reason", False, reason, FinishReason.FINISHED.value, f"the run ended with {reason!r}{why}")]
+    if reason == FinishReason.FINISHED:
         checks.append(judge_stories(stats.get("pipeline/stories_new", 0), earlier_new, limits))
     for field, threshold in limits.coverage.items():
         share = coverage.get(field, Share(0, stats.get("item_scraped_count", 0)))
@@ -174,24 +172,20 @@ def new_by_channel(stats: dict[str, Any], spider: str, channels: list[str]) -> d
     return {channels[0] if len(channels) == 1 else spider: new} if new else {}
 
 
-def earlier_stories_new(output: Path, spider: str, mode: str | None, current: str, count: int) -> list[int]:
+def earlier_stories_new(output_dir: Path, spider: str, mode: str | None, current: str, count: int) -> list[int]:
     """`stories_new` of the last `count` finished runs of `spider` in `mode`, oldest first: the
     counts from the run manifests, the mode from the runs' checks files."""
     runs = []
-    for path in (output / "runs").glob("*.json"):
-        manifest = read_json(path)
-        if (manifest is None or manifest.get("run_id") == current or manifest.get("spider") != spider
-                or manifest.get("finish_reason") != FINISHED):
+    output = OutputDir(output_dir)
+    for _, manifest in output.manifests():
+        if (manifest.get("run_id") == current or manifest.get("spider") != spider
+                or manifest.get("finish_reason") != FinishReason.FINISHED):
             continue
-        checks = read_json(checks_path(output, str(manifest.get("run_id"))))
+        checks = read_json(output.checks(str(manifest.get("run_id"))))
         if checks is None or checks.get("mode") != mode:
             continue
         runs.append((str(manifest.get("start")), int(manifest.get("counts", {}).get("stories_new", 0))))
     return [new for _, new in sorted(runs)[-count:]] if count > 0 else []
-
-
-def checks_path(output: Path, run: str) -> Path:
-    return output / "checks" / f"{run}.json"
 
 
 def _iso(value: Any) -> str | None:
@@ -204,7 +198,7 @@ class Monitor:
         self.crawler = crawler
         self.stats = crawler.stats
         self.settings = crawler.settings
-        self.output = Path(crawler.settings.get("OUTPUT_DIR"))
+        self.output = OutputDir.of(crawler.settings)
         self.limits = Limits.from_settings(crawler.settings)
         self.items = 0
         self.filled: Counter[str] = Counter()
@@ -227,9 +221,9 @@ class Monitor:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.stats.get_stats()
         run = run_id(self.crawler)
-        mode = stats.get("crawl/mode") or getattr(spider, "mode", None)
+        mode = stats.get("crawl/mode") or (spider.mode.value if isinstance(spider, ChannelCrawl) else None)
         coverage = self.coverage()
-        earlier = earlier_stories_new(self.output, spider.name, mode, run, self.limits.history_runs)
+        earlier = earlier_stories_new(self.output.root, spider.name, mode, run, self.limits.history_runs)
         checks = run_checks(reason, stats, coverage, earlier, self.limits, stats.get("lock/held_by"))
         failed = [c for c in checks if c.ok is False]
         record = {
@@ -247,7 +241,7 @@ class Monitor:
             "checks": [asdict(c) for c in checks],
             "failed": len(failed),
         }
-        write_atomically(checks_path(self.output, run), json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        write_atomically(self.output.checks(run), json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         self.stats.set_value("monitor/checks_failed", len(failed))
         judged = [c for c in checks if c.ok is not None]
         logger.info("checks: %d passed, %d failed, %d not judged", len(judged) - len(failed), len(failed),
@@ -257,7 +251,7 @@ class Monitor:
         for check in failed:
             logger.error("check failed: %s: %s", check.name, check.message)
         alert = {key: record[key] for key in ("run_id", "spider", "mode", "start", "end", "finish_reason")}
-        alert |= {"output_dir": str(self.output.resolve()), "failed": [asdict(c) for c in failed]}
+        alert |= {"output_dir": str(self.output.root.resolve()), "failed": [asdict(c) for c in failed]}
         path = deliver(alert, self.output, self.settings.get("ALERT_COMMAND") or "",
                        self.settings.get("ALERT_WEBHOOK") or "")
         logger.error("alert: %s", path)

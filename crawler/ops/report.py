@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.ops.runner import RAN, read_history
-from pipelines.runs import read_json
+from crawler.output import FinishReason, OutputDir, read_json
 
 # Series colours; red is kept for what is wrong (alerts, failed pages, values below threshold).
 PALETTE = ("#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#17becf", "#bab0ac",
@@ -64,14 +64,11 @@ def _local(text: Any) -> datetime | None:
 def load_runs(output: Path) -> list[Run]:
     """Every run with a manifest, oldest first, with what its checks file adds."""
     runs = []
-    for path in (output / "runs").glob("*.json"):
-        manifest = read_json(path)
-        if manifest is None or "run_id" not in manifest:
-            continue
+    for _, manifest in OutputDir(output).manifests():
         run = Run(str(manifest["run_id"]), str(manifest.get("spider")), _local(manifest.get("start")),
                   _local(manifest.get("end")) if manifest.get("end") else None, manifest.get("finish_reason"),
                   {k: int(v) for k, v in (manifest.get("counts") or {}).items()})
-        checks = read_json(output / "checks" / f"{run.run_id}.json")
+        checks = read_json(OutputDir(output).checks(run.run_id))
         if checks is not None:
             run.mode = checks.get("mode")
             run.failed_checks = [c for c in checks.get("checks", []) if c.get("ok") is False]
@@ -272,7 +269,7 @@ def runs_table(runs: list[Run]) -> str:
     for run in reversed(runs[-TABLE_ROWS:]):
         took = _duration((run.end - run.start).total_seconds()) if run.start and run.end else ""
         reason = run.finish_reason or ("running" if run.end is None else "")
-        flag = ' class="bad"' if reason not in ("finished", "running") else ""
+        flag = ' class="bad"' if reason not in (FinishReason.FINISHED, "running") else ""
         c = run.counts
         rows.append([escape(run.label), escape(run.spider), escape(run.mode or ""), took,
                      f"<span{flag}>{escape(reason)}</span>", str(c.get("pages_fetched", 0)),

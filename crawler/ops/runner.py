@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from crawler.ops.plan import PlanEntry
-from pipelines.runs import read_json
+from crawler.output import FinishReason, OutputDir, read_json
 
-HISTORY = Path("schedule") / "history.jsonl"
 RAN = ("ok", "alerts")
 NOT_STARTED = "no run started"
 SCHEDULER_DOWN = "scheduler down"
@@ -62,7 +61,7 @@ Launcher = Callable[[PlanEntry, str, datetime], Handle]
 # history ---------------------------------------------------------------------
 def append_history(output: Path, record: dict[str, Any]) -> None:
     """One line, appended under a lock: the scheduler and cron-started launches share the file."""
-    path = output / HISTORY
+    path = OutputDir(output).schedule_history()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -72,7 +71,7 @@ def append_history(output: Path, record: dict[str, Any]) -> None:
 
 
 def read_history(output: Path) -> list[dict[str, Any]]:
-    path = output / HISTORY
+    path = OutputDir(output).schedule_history()
     if not path.exists():
         return []
     records = []
@@ -86,9 +85,9 @@ def read_history(output: Path) -> list[dict[str, Any]]:
 
 def run_outcome(output: Path, run_id: str, exit_status: int | None) -> tuple[str, str | None]:
     """(outcome, finish reason) of a run, from its manifest and its exit status."""
-    manifest = read_json(output / "runs" / f"{run_id}.json")
+    manifest = read_json(OutputDir(output).manifest(run_id))
     reason = manifest.get("finish_reason") if manifest else None
-    if reason == "finished":
+    if reason == FinishReason.FINISHED:
         return ("ok" if exit_status == 0 else "alerts"), reason
     if reason:
         return str(reason), str(reason)
@@ -111,7 +110,7 @@ def crawl_launcher(output: Path, settings: dict[str, str]) -> Launcher:
         command = [sys.executable, "-m", "scrapy", "crawl", *entry.crawl_args(now.date())]
         for key, value in {**settings, "OUTPUT_DIR": str(output), "RUN_ID": run_id}.items():
             command += ["-s", f"{key}={value}"]
-        log = output / "schedule" / "logs" / f"{run_id}.log"
+        log = OutputDir(output).schedule_log(run_id)
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as handle:
             return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT)
@@ -224,13 +223,9 @@ def launch_entry(entry: PlanEntry, output: Path, launch: Launcher, clock: Clock 
 
 
 # the scheduler's own lock --------------------------------------------------------
-def scheduler_lock_path(output: Path) -> Path:
-    return output / ".state" / "locks" / "scheduler.lock"
-
-
 def take_scheduler_lock(output: Path) -> IO[str] | None:
     """One scheduler per OUTPUT_DIR: the open lock file while held, None when another holds it."""
-    path = scheduler_lock_path(output)
+    path = OutputDir(output).scheduler_lock()
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")
     try:
@@ -247,7 +242,7 @@ def take_scheduler_lock(output: Path) -> IO[str] | None:
 
 def scheduler_running(output: Path) -> str | None:
     """Who holds the scheduler lock ("pid N"), or None."""
-    path = scheduler_lock_path(output)
+    path = OutputDir(output).scheduler_lock()
     if not path.exists():
         return None
     with path.open("r", encoding="utf-8") as handle:
@@ -330,9 +325,9 @@ def describe_status(status: EntryStatus, output: Path) -> list[str]:
         lines.append("  last run   none recorded")
     else:
         last = status.last
-        manifest = read_json(output / "runs" / f"{last['run_id']}.json") or {}
+        manifest = read_json(OutputDir(output).manifest(last["run_id"])) or {}
         new = manifest.get("counts", {}).get("stories_new")
-        alerts = (output / "alerts" / f"{last['run_id']}.json").exists()
+        alerts = OutputDir(output).alert(last["run_id"]).exists()
         figures = (f", {new} new stories" if new is not None else "") + (", alerts written" if alerts else "")
         lines.append(f"  last run   due {last['due']:%Y-%m-%d %H:%M}: {last['outcome']} "
                      f"(run {last['run_id']}{figures})")

@@ -24,10 +24,9 @@ Protocol, as the store pipeline (pipelines/store.py) runs it:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scrapy.settings import BaseSettings
 
+from crawler.output import OutputDir
 from pipelines.state.protocol import (
     CHANGED,
     FAILED,
@@ -44,11 +43,11 @@ __all__ = ["CHANGED", "FAILED", "MERGED", "NEW", "UNCHANGED", "Outcome", "Snapsh
 
 def open_state(settings: BaseSettings) -> StateStore:
     """The state store that the settings choose: `STATE_BACKEND` sqlite (default) or redis."""
-    backend = settings.get("STATE_BACKEND", "sqlite")
+    backend = settings.get("STATE_BACKEND")
     if backend == "sqlite":
         from pipelines.state.sqlite import SqliteStateStore
 
-        return SqliteStateStore(Path(settings.get("OUTPUT_DIR", "output")) / ".state")
+        return SqliteStateStore(OutputDir.of(settings).state())
     if backend == "redis":
         from pipelines.state.redis import RedisStateStore
 

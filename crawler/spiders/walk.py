@@ -1,0 +1,138 @@
+"""The listing-walk policy: which listed articles a run fetches and which listing pages it asks for
+next, from what a listing page shows and the run's mode (docs/crawling.md). Pure: no Scrapy, no
+I/O; the spider turns its answers into requests, and a test can drive it page by page.
+
+Overflow pages run backwards (page 1 is the oldest, the highest number the newest), so the first
+page that shows a catalog's pager (its index) fixes the highest page number of that catalog: a
+pager that later points past it (an ever growing number) is a trap, and so is page 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from crawler.output import Mode
+from crawler.site import urls
+from crawler.site.listing import ListedLink, ListingPage
+
+logger = logging.getLogger(__name__)
+
+
+def _not_counted(key: str, count: int = 1) -> None:
+    """The default counter: a walk driven outside a crawl counts nothing."""
+
+
+@dataclass
+class Walk:
+    mode: Mode
+    since: date | None = None
+    # LISTING_MAX_PAGES: the most overflow pages a count script may claim.
+    max_pages: int = 20000
+    # The state's `known_urls` (incremental mode): which URLs are stored already.
+    known_urls: Callable[[Iterable[str]], set[str]] | None = None
+    # Stats: `count(key, n)` adds n to a counter of the crawl's.
+    count: Callable[[str, int], None] = _not_counted
+    # Walk every listing page: a full crawl, or an incremental one after a run that did not finish.
+    walk_all: bool = False
+    overflow_ceiling: dict[str, int] = field(default_factory=dict)  # highest page accepted per catalog
+    requested: set[str] = field(default_factory=set)  # article URLs this run asked for
+
+    def __post_init__(self) -> None:
+        self.walk_all = self.walk_all or self.mode is Mode.FULL
+
+    # articles -----------------------------------------------------------------
+    def wanted(self, listed: list[ListedLink]) -> list[ListedLink]:
+        """The listed articles this mode fetches; they count as requested from now on."""
+        if self.mode is Mode.FULL:
+            chosen = listed
+        elif self.mode is Mode.SINCE:
+            assert self.since is not None
+            day = self.since.isoformat()
+            chosen = [lk for lk in listed if lk.day is None or lk.day >= day]
+        else:
+            assert self.known_urls is not None
+            # Stored during this run counts as new: a listing reached after another listing led
+            # to the same articles must still be walked to its older pages.
+            known = self.known_urls(lk.url for lk in listed) - self.requested
+            self.count("listing/known_links", len(known))
+            chosen = [lk for lk in listed if lk.url not in known]
+        self.requested.update(link.url for link in chosen)
+        return chosen
+
+    def descend(self, listed: list[ListedLink], wanted: list[ListedLink]) -> bool:
+        """Whether older pages of this listing may hold what this mode wants."""
+        if self.mode is Mode.SINCE:
+            assert self.since is not None
+            days = [lk.day for lk in listed if lk.day]
+            return bool(listed) and (not days or min(days) >= self.since.isoformat())
+        return bool(wanted)
+
+    # listing pages ------------------------------------------------------------
+    def next_pages(self, page: ListingPage, url: str, wanted: list[ListedLink]) -> tuple[list[str], bool]:
+        """(listing pages to ask for, whether to ask for the count script) after page `url`."""
+        if self.walk_all:
+            return self.every_page(page, url)
+        if self.descend(page.articles, wanted):
+            return self.older_page(page, url)
+        if page.articles:
+            self.count("listing/walks_stopped", 1)
+        return [], False
+
+    def every_page(self, page: ListingPage, url: str) -> tuple[list[str], bool]:
+        self.note_ceilings(page.pager_links)
+        targets = [target for target in page.pager_links if self.accept_overflow(target)]
+        return targets, bool(page.count_script) and urls.overflow_page_number(url) is None
+
+    def older_page(self, page: ListingPage, url: str) -> tuple[list[str], bool]:
+        """The next older page only: a static 下一页 link, overflow page k-1, or the count script."""
+        here = urls.overflow_page_number(url)
+        self.note_ceilings(page.pager_links)
+        if page.older_link and self.accept_overflow(page.older_link):
+            return [page.older_link], False
+        if here is not None and here[1] > 1:
+            older = urls.overflow_url(url, here[0], here[1] - 1)
+            return ([older] if self.accept_overflow(older) else []), False
+        return [], here is None and bool(page.count_script)
+
+    def script_pages(self, maxpage: int, catalog: str, listing_url: str) -> list[str]:
+        """The overflow pages a count script's `maxpage` stands for: every one when walking all,
+        else the newest."""
+        if maxpage > self.max_pages:
+            logger.warning("maxpage %d of catalog %s capped at LISTING_MAX_PAGES=%d", maxpage, catalog,
+                           self.max_pages)
+            maxpage = self.max_pages
+        self.overflow_ceiling.setdefault(catalog, maxpage)
+        numbers = range(maxpage, 0, -1) if self.walk_all else range(maxpage, maxpage - 1, -1)
+        targets = (urls.overflow_url(listing_url, catalog, number) for number in numbers)
+        return [target for target in targets if self.accept_overflow(target)]
+
+    def after_failure(self, url: str, kind: str) -> str | None:
+        """The page to go on with when listing page `url` failed: a walk that goes one page at a
+        time must not end at a page that failed (a full crawl requests every page anyway)."""
+        here = urls.overflow_page_number(url)
+        if self.mode is not Mode.FULL and kind == "listing" and here and here[1] > 1:
+            return urls.overflow_url(url, here[0], here[1] - 1)
+        return None
+
+    # pager traps --------------------------------------------------------------
+    def note_ceilings(self, links: list[str]) -> None:
+        """The first page that shows a catalog's pager fixes its highest overflow page number."""
+        numbers: dict[str, int] = {}
+        for catalog, number in filter(None, map(urls.overflow_page_number, links)):
+            numbers[catalog] = max(number, numbers.get(catalog, number))
+        for catalog, highest in numbers.items():
+            self.overflow_ceiling.setdefault(catalog, highest)
+
+    def accept_overflow(self, url: str) -> bool:
+        found = urls.overflow_page_number(url)
+        if found is None:
+            return True
+        catalog, number = found
+        ceiling = self.overflow_ceiling.setdefault(catalog, number)
+        if number > ceiling or number < 1:
+            self.count("listing/pager_trap_links", 1)
+            return False
+        return True
