@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from crawler.items import Article
+from crawler.output import OutputDir
 from pipelines.validate import SCHEMA
 from tests.conftest import REPO
 from tests.replica.site import build_site
@@ -123,3 +124,16 @@ def test_the_pandas_example_runs(output: Path):
     assert set(found["stories"]["id"]) == {t["id"] for t in truth}  # leading zeros kept
     assert len(found["copies"]) == sum(len(t["appearances"]) for t in truth)
     assert len(found["several"]) == sum(len(t["appearances"]) > 1 for t in truth)
+
+
+def test_the_output_dir_table_is_the_layout_the_code_writes(tmp_path: Path):
+    """docs/data.md's table of OUTPUT_DIR: each path with the OutputDir method that makes it."""
+    section = DOC.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| `(\w+)` \|", section, re.MULTILINE)
+    assert dict((method, path) for path, method in rows) == dict(OutputDir.PATHS)
+    output = OutputDir(tmp_path)
+    for path, method in rows:
+        parts = {name: f"<{name}>" for name in re.findall(r"\{(\w+)\}", path)}
+        made = getattr(output, method)(*parts.values())
+        assert made == tmp_path / path.format(**parts), method
+
