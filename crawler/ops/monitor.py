@@ -29,6 +29,7 @@ import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from itemadapter import ItemAdapter
