@@ -2,14 +2,99 @@
 
 from __future__ import annotations
 
+import ipaddress
+from typing import Any
 from urllib.parse import urljoin
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.resolver import CachingThreadedResolver
+from twisted.internet.error import DNSLookupError
 
 from crawler.site import urls
+
+
+class RefusedRequest(IgnoreRequest):
+    """A request the portal gate would not send: its errback records it as a failure."""
+
+
+class PortalGate:
+    """Every request, whatever made it (a listing link, a redirect, a continuation page, a pager
+    script, robots.txt), passes here first: http or https only, a named host of the portal's
+    domains (`PORTAL_DOMAINS`) only, the URL read as the downloader reads it. A refused request
+    is counted (`gate/refused`, `gate/refused/<kind>`) and reaches the spider's errback, which
+    records it in `failures/`."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.domains = tuple(crawler.settings.getlist("PORTAL_DOMAINS"))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PortalGate:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        reason = urls.refusal(request.url, self.domains)
+        if reason is None:
+            return
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("gate/refused")
+        self.crawler.stats.inc_value(f"gate/refused/{reason.split(':')[0]}")
+        raise RefusedRequest(f"refused by the portal gate: {reason}")
+
+
+class PublicAddressResolver(CachingThreadedResolver):
+    """DNS that refuses a name resolving to a loopback, private, link-local or reserved address:
+    a portal name pointed at our own network is not the portal. IP literals pass: the gate
+    refuses them as request hosts, so the only literal ever resolved is the operator's proxy."""
+
+    def getHostByName(self, name: str, timeout: Any = ()) -> Any:
+        deferred = super().getHostByName(name, timeout)
+        if not urls.is_ip_literal(name):
+            deferred.addCallback(self._public_only, name)
+        return deferred
+
+    @staticmethod
+    def _public_only(address: str, name: str) -> str:
+        if not ipaddress.ip_address(address).is_global:
+            raise DNSLookupError(f"{name} resolves to {address}, not a public address: refused")
+        return address
+
+
+_COMPLETE_ENDINGS = (b"</html>", b";", b"}")
+
+
+def looks_complete(body: bytes) -> bool:
+    """Whether a body whose length nobody announced ends where a page or a script ends."""
+    return body.rstrip().lower().endswith(_COMPLETE_ENDINGS)
+
+
+class PartialResponseMiddleware:
+    """A response cut short is retried like a 500, then given up on as a failure: never parsed.
+
+    Scrapy flags `partial` every body that ended when the connection closed without a length
+    (no Content-Length, not chunked): complete or cut short, nobody can tell from the transfer.
+    So a partial body counts as cut short unless it ends like a whole page (`</html>`) or a
+    whole pager script (`;` or `}`)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PartialResponseMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Request | Response:
+        if "partial" not in response.flags or not 200 <= response.status < 300 or looks_complete(response.body):
+            return response
+        assert self.crawler.spider is not None
+        retry = get_retry_request(request, spider=self.crawler.spider, reason="partial response")
+        if retry is not None:
+            return retry
+        raise IgnoreRequest(f"partial response: the body ended after {len(response.body)} bytes")
 
 
 class BackoffMiddleware:
@@ -66,3 +151,23 @@ class RedirectLoopMiddleware:
             self.crawler.stats.inc_value("redirect/loops")
             raise IgnoreRequest(f"redirect loop: {' -> '.join(chain + [target])}")
         return response
+
+
+class CallbackFailures:
+    """A spider middleware: an exception in any callback becomes a recorded failure of that page
+    (`failures/`, counted in `failures/<kind>`; Scrapy counts `spider_exceptions/<type>` too) and
+    the rest of the crawl goes on."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CallbackFailures:
+        return cls(crawler)
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> list[Any] | None:
+        recorder = getattr(self.crawler.spider, "callback_failed", None)
+        if recorder is None:
+            return None  # not our spider: Scrapy logs it as usual
+        recorder(response, exception)
+        return []

@@ -4,6 +4,8 @@ Defaults are for the live site: polite and slow. The demo and the tests lift the
 settings (see tests/replica/demo.py), never through code changes.
 """
 
+from crawler.site.urls import PORTAL_DOMAINS as _PORTAL_DOMAINS
+
 BOT_NAME = "hebei-crawler"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -26,14 +28,31 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOADER_MIDDLEWARES = {
+    # First of all, before robots.txt (100) asks anything of a host: only the portal is fetched.
+    "crawler.middlewares.PortalGate": 50,
+    # A body cut short is retried, then given up on; never parsed (after the retry middleware's
+    # own exceptions, before the redirect middleware sees the response).
+    "crawler.middlewares.PartialResponseMiddleware": 580,
     # Before RetryMiddleware (550) sees a 429/503: slow the host down, then let it retry.
     "crawler.middlewares.BackoffMiddleware": 560,
     # Before RedirectMiddleware (600) follows a redirect: a loop becomes a recorded failure.
     "crawler.middlewares.RedirectLoopMiddleware": 610,
 }
+SPIDER_MIDDLEWARES = {
+    # An exception in a callback is that page's recorded failure, never a lost listing tree.
+    "crawler.middlewares.CallbackFailures": 50,
+}
 
-# A pager that claims more overflow pages than this is capped (and logged): a trap guard.
+# The portal's domains: only hosts of these (or their subdomains) are ever requested.
+PORTAL_DOMAINS = list(_PORTAL_DOMAINS)
+# DNS that refuses names resolving to loopback, private or reserved addresses.
+DNS_RESOLVER = "crawler.middlewares.PublicAddressResolver"
+
+# A trap guard: at most this many pages of one listing (one catalog's overflow pages, or one
+# directory's pages) in a run, whatever its pager (a count script or static links) claims.
 LISTING_MAX_PAGES = 20000
+# An article claiming more pages than this (its v5.pages block) is a failure, not fetched.
+ARTICLE_MAX_PAGES = 50
 
 # Where stories, rejects, run manifests and state go (docs/data.md).
 OUTPUT_DIR = "output"

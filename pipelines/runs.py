@@ -54,6 +54,7 @@ class RunManifest:
             "copies_merged": get("pipeline/copies_merged", 0),
             "rejected": get("pipeline/rejected", 0),
             "failed": get("failures/total", 0),
+            "listing_failed": get("failures/listing", 0),
         }
 
     def announce(self, partitions: set[str]) -> None:

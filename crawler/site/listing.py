@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from lxml import etree
@@ -47,26 +47,40 @@ class ListingPage:
 
 
 def _blocks(root: lxml.html.HtmlElement, name: str) -> list[tuple[etree._Element, list[etree._Element]]]:
-    """(container, elements) for each enorth block `name`: what lies between its two comments."""
-    out = []
-    for comment in root.iter(etree.Comment):
+    """(container, elements) for each enorth block `name`: what lies between its start comment and
+    the next block-end comment (or the next start of a block `name`: an unclosed block ends
+    there), in page order. One pass over each container's children: linear in the page."""
+    order: dict[etree._Element, int] = {}
+    parents: dict[etree._Element, None] = {}
+    for index, comment in enumerate(root.iter(etree.Comment)):
         m = _BLOCK_START.search(comment.text or "")
-        if not m or m.group(1) != name:
-            continue
-        members = []
-        for sib in comment.itersiblings():
-            if isinstance(sib, etree._Comment) and _BLOCK_END.search(sib.text or ""):
-                break
-            members.append(sib)
-        parent = comment.getparent()
-        if parent is not None:
-            out.append((parent, members))
-    return out
+        if m and m.group(1) == name and comment.getparent() is not None:
+            order[comment] = index
+            parents[comment.getparent()] = None
+    found: list[tuple[int, etree._Element, list[etree._Element]]] = []
+    for parent in parents:
+        start: etree._Element | None = None
+        members: list[etree._Element] = []
+        for child in parent:
+            if child in order:
+                if start is not None:
+                    found.append((order[start], parent, members))
+                start, members = child, []
+            elif start is not None and isinstance(child, etree._Comment) and _BLOCK_END.search(child.text or ""):
+                found.append((order[start], parent, members))
+                start = None
+            elif start is not None:
+                members.append(child)
+        if start is not None:
+            found.append((order[start], parent, members))
+    return [(parent, members) for _, parent, members in sorted(found, key=lambda f: f[0])]
 
 
 def _links(elements: list[etree._Element]) -> list[tuple[str, str, str | None]]:
-    """(href, text, day) of every link inside `elements`, the day from the link's list item."""
+    """(href, text, day) of every link inside `elements`, the day from the link's list item
+    (or, where the item holds several links, from the text right after the link)."""
     out = []
+    links_in: dict[etree._Element, int] = {}
     for el in elements:
         if not isinstance(el.tag, str):
             continue
@@ -75,8 +89,15 @@ def _links(elements: list[etree._Element]) -> list[tuple[str, str, str | None]]:
             if not href or href.startswith(("javascript:", "#", "mailto:")):
                 continue
             holder = a.getparent()
-            text_around = "".join(holder.itertext()) if holder is not None else ""
-            day = _DAY.search(text_around.replace(a.text_content(), ""))
+            if holder is not None and holder not in links_in:
+                links_in[holder] = sum(1 for _ in holder.iter("a"))
+            if holder is not None and links_in[holder] == 1:
+                text_around = "".join(holder.itertext()).replace(a.text_content(), "")
+            else:
+                following = a.getnext()
+                text_around = (a.tail or "") + (following.text_content() if following is not None
+                                                  and following.tag != "a" else "")
+            day = _DAY.search(text_around)
             stamp = f"{day.group(1)}-{int(day.group(2)):02d}-{int(day.group(3)):02d}" if day else None
             title = (a.get("title") or a.text_content()).strip()
             out.append((href, title, stamp))
@@ -110,18 +131,21 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
     else:
         main_links = _best_block(root, url)
     for href, title, day in main_links:
-        absolute = urljoin(url, href)
-        if not urls.on_site(absolute):
-            page.skipped.append((absolute, "off-site"))
+        absolute = urls.resolve_link(url, href)
+        refused = urls.refusal(absolute) if absolute is not None else "not a URL"
+        if absolute is None or refused is not None:
+            page.skipped.append((absolute or href, (refused or "").split(":")[0]))
         elif urls.is_article(absolute):
             page.articles.append(ListedLink(urls.canonical(absolute), title, day))
         else:
             page.skipped.append((absolute, "not an article page"))
 
     for a in root.iter("a"):
-        href = urljoin(url, (a.get("href") or "").strip())
         text = a.text_content().strip()
-        if text in _PAGER_WORDS and urls.on_site(href):
+        if text not in _PAGER_WORDS:
+            continue
+        href = urls.resolve_link(url, a.get("href") or "")
+        if href is not None and urls.on_site(href):
             target = urls.canonical(href)
             if urls.overflow_page_number(target) or urls.is_listing_path(urlsplit(target).path):
                 page.pager_links.append(target)
@@ -130,13 +154,19 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
     for script in root.iter("script"):
         src = script.get("src") or ""
         if "count_page_list_" in src:
-            page.count_script = urls.canonical(urljoin(url, src))
+            found = urls.resolve_link(url, src)
+            if found is not None and urls.on_site(found) and urls.COUNT_SCRIPT_PATH.search(found):
+                page.count_script = urls.canonical(found)
+            else:
+                page.skipped.append((found or src, "count script off-site"))
 
     base = urls.directory_of(url)
     host = urlsplit(url).hostname
     seen = set()
     for a in root.iter("a"):
-        target = urljoin(url, (a.get("href") or "").strip())
+        target = urls.resolve_link(url, a.get("href") or "")
+        if target is None:
+            continue
         parts = urlsplit(target)
         if parts.hostname != host or not parts.path.startswith(base) or not urls.is_listing_path(parts.path):
             continue
@@ -174,7 +204,8 @@ def _best_block(root: lxml.html.HtmlElement, url: str) -> list[tuple[str, str, s
     best_score = (-1, -1, -1, -1)
     for container, members in _blocks(root, "v5.latest"):
         links = _links(members)
-        articles = [lk for lk in links if urls.is_article(urljoin(url, lk[0]))]
+        resolved = ((urls.resolve_link(url, lk[0]), lk) for lk in links)
+        articles = [lk for absolute, lk in resolved if absolute is not None and urls.is_article(absolute)]
         dated = sum(1 for lk in articles if lk[2])
         score = (int(_has_pager(container)), int(not _looks_like_side_box(container)), dated, len(articles))
         if score > best_score:

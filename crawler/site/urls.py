@@ -1,11 +1,25 @@
-"""URL shapes of the enorth CMS on hebei.com.cn (site notes, section 1)."""
+"""URL shapes of the enorth CMS on the portal (site notes, section 1), and which URLs are the
+portal's at all.
+
+Every URL taken from page content goes through `resolve_link`, which spells it the way Scrapy and
+its downloader will (w3lib's WHATWG-style parsing: `http://evil.com\\.hebei.com.cn/` is
+`http://evil.com/.hebei.com.cn/`), and never raises: a link that is not a URL is None. Every
+"is this ours" decision goes through `on_site`/`refusal`, on that same spelling.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-SITE_DOMAIN = "hebei.com.cn"
+from w3lib.url import safe_url_string
+
+# The portal's domains: a host is the portal's when it is one of them or a subdomain of one.
+# The crawl reads them from the setting PORTAL_DOMAINS, whose default this is.
+PORTAL_DOMAINS: tuple[str, ...] = ("hebei.com.cn",)
+SITE_DOMAIN = PORTAL_DOMAINS[0]
+SCHEMES = frozenset({"http", "https"})
 
 # /system/YYYY/MM/DD/<id>.shtml, continuation pages <id>_NN.shtml; the id has no fixed width.
 ARTICLE_PATH = re.compile(r"^/system/(\d{4})/(\d{2})/(\d{2})/(\d{6,12})(?:_(\d{1,3}))?\.shtml$")
@@ -14,9 +28,63 @@ OVERFLOW_PATH = re.compile(r"^/system/more/(\d{12,20})/(\d{4})/(\d{12,20})_(\d{8
 COUNT_SCRIPT_PATH = re.compile(r"/count_page_list_(\d{12,20})\.js$")
 
 
-def on_site(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host == SITE_DOMAIN or host.endswith("." + SITE_DOMAIN)
+def resolve_link(base: str, href: str) -> str | None:
+    """The absolute URL a link `href` on page `base` leads to, as the downloader will request it,
+    or None when it is not a URL (a broken IPv6 literal, a full-width colon in the host, a port
+    out of range)."""
+    try:
+        url = safe_url_string(urljoin(base, href.strip()))
+        urlsplit(url).port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        return None
+    return url
+
+
+def host_of(url: str) -> str | None:
+    """The host the downloader will connect to (lower case, no trailing dot), or None."""
+    try:
+        host = urlsplit(safe_url_string(url)).hostname
+    except ValueError:
+        return None
+    return host.rstrip(".") if host else None
+
+
+def is_ip_literal(host: str) -> bool:
+    """An address rather than a name: dotted or bracketed, but also the decimal (`2130706433`)
+    and hex (`0x7f000001`) spellings that resolvers accept."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return bool(re.fullmatch(r"(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]+|\d+))*", host))
+    return True
+
+
+def in_family(host: str, domains: tuple[str, ...] = PORTAL_DOMAINS) -> bool:
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+def refusal(url: str, domains: tuple[str, ...] = PORTAL_DOMAINS) -> str | None:
+    """Why the crawl must not request `url` (None: it may): only http(s), only named hosts of
+    the portal's domains. The reason starts with its kind (`off-site`, `scheme`, `IP address`,
+    `no host`, `not a URL`), then `: ` and the detail."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return "not a URL"
+    if scheme not in SCHEMES:
+        return f"scheme: {scheme or 'missing'}"
+    host = host_of(url)
+    if not host:
+        return "no host"
+    if is_ip_literal(host):
+        return f"IP address: {host}"
+    if not in_family(host, domains):
+        return f"off-site: {host}"
+    return None
+
+
+def on_site(url: str, domains: tuple[str, ...] = PORTAL_DOMAINS) -> bool:
+    return refusal(url, domains) is None
 
 
 # Query parameters that only track a visit; they never select content.

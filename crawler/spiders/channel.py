@@ -97,6 +97,9 @@ class ChannelSpider(scrapy.Spider):
         page = parse_listing(_decoded(response), response.url, channel.main_list_xpath)
         for _url, reason in page.skipped:
             stats.inc_value(f"listing/skipped_links/{reason}")
+        if not (page.articles or page.skipped or page.sublistings or page.pager_links or page.count_script):
+            yield from self.empty_listing(response, channel, root)
+            return
         wanted = self.walk.wanted(page.articles)
         for link in wanted:
             yield Request(link.url, callback=self.parse_article, errback=self.request_failed,
@@ -112,6 +115,20 @@ class ChannelSpider(scrapy.Spider):
                           cb_kwargs={"channel": channel, "root": root, "listing_url": response.url,
                                      "catalog": page.catalog},
                           meta={"kind": FailureKind.SCRIPT.value})
+
+    def empty_listing(self, response: Response, channel: Channel, root: str) -> Iterator[Request]:
+        """A listing page with no link to read (a "系统繁忙" page served with 200): a failure, so
+        that the next run walks every page again (see `unfinished_run`); this walk goes on past
+        it as past any failed page."""
+        assert self.crawler.stats is not None and response.request is not None
+        self.crawler.stats.inc_value("listing/empty_pages")
+        request = response.request
+        asked = request.meta.get("redirect_urls", [request.url])[0]
+        self.failures.record(asked, FailureKind.LISTING, "a listing page without a single link (an error page?)",
+                             _referer(response))
+        older = self.walk.after_failure(request.url, FailureKind.LISTING)
+        if older is not None:
+            yield self.listing_request(older, channel, root)
 
     def parse_count_script(self, response: Response, channel: Channel, root: str, listing_url: str,
                            catalog: str | None) -> Iterator[Request]:
@@ -141,12 +158,38 @@ class ChannelSpider(scrapy.Spider):
             return
         pages = done + (page,)
         first = pages[0]
-        if len(pages) < len(first.page_urls):
-            yield Request(urls.canonical(first.page_urls[len(pages)]), callback=self.parse_article,
+        page_urls = self.article_pages(first, response)
+        if page_urls is None:
+            return
+        if len(pages) < len(page_urls):
+            yield Request(page_urls[len(pages)], callback=self.parse_article,
                           errback=self.request_failed, cb_kwargs={"channel": channel, "done": pages},
                           meta={"kind": FailureKind.ARTICLE.value}, dont_filter=True)
             return
-        yield self.build_item(first.page_urls[0] if first.page_urls else response.url, pages, channel)
+        yield self.build_item(page_urls[0], pages, channel)
+
+    def article_pages(self, first: Extraction, response: Response) -> list[str] | None:
+        """The canonical URLs of the article's pages: its first page, then only continuation
+        pages of the same article id (`<id>_NN.shtml`) on the portal, at most ARTICLE_MAX_PAGES.
+        None (and a failure recorded) when the first page is no article URL or claims too many."""
+        stats = self.crawler.stats
+        assert stats is not None
+        listed = [urls.canonical(u) for u in first.page_urls] or [urls.canonical(response.url)]
+        article = urls.article_id(listed[0])
+        if article is None or not urls.on_site(listed[0]):
+            self.failures.record(listed[0], FailureKind.ARTICLE, "not an article URL of the portal",
+                                 _referer(response))
+            return None
+        kept = listed[:1] + [u for u in listed[1:] if urls.article_id(u) == article and urls.on_site(u)]
+        if len(kept) < len(listed):
+            stats.inc_value("article/foreign_page_links", len(listed) - len(kept))
+        limit = self.settings.getint("ARTICLE_MAX_PAGES")
+        if len(kept) > limit:
+            self.failures.record(listed[0], FailureKind.ARTICLE,
+                                 f"the article claims {len(kept)} pages, more than ARTICLE_MAX_PAGES={limit}",
+                                 _referer(response))
+            return None
+        return kept
 
     def build_item(self, url: str, pages: tuple[Extraction, ...], channel: Channel) -> Article:
         url = urls.canonical(url)
@@ -157,8 +200,10 @@ class ChannelSpider(scrapy.Spider):
         if merged["parser"] == FallbackParser.name:
             stats.inc_value("article/fallback")
         fields = {name: merged[name] for name in PAGE_FIELDS}
+        article = urls.article_id(url)
+        assert article is not None  # article_pages() let only article URLs through
         return Article(
-            id=urls.article_id(url) or url,
+            id=article,
             url=url,
             appearances=[{"url": url, "breadcrumbs": fields["breadcrumbs"], "timestamp": fields["timestamp"]}],
             channel=channel.name,
@@ -174,6 +219,13 @@ class ChannelSpider(scrapy.Spider):
         older = self.walk.after_failure(request.url, request.meta.get("kind", ""))
         if older is not None:
             yield self.listing_request(older, request.cb_kwargs["channel"], request.cb_kwargs["root"])
+
+    def callback_failed(self, response: Response, error: Exception) -> None:
+        """A callback that raised (CallbackFailures, a spider middleware): that page's failure."""
+        request = response.request
+        asked = request.meta.get("redirect_urls", [request.url])[0] if request else response.url
+        kind = request.meta.get("kind", FailureKind.PAGE) if request else FailureKind.PAGE
+        self.failures.record(asked, kind, f"callback raised {type(error).__name__}: {error}", _referer(response))
 
     def record_failure(self, request: Request, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
@@ -191,17 +243,18 @@ class ChannelSpider(scrapy.Spider):
 
 
 def unfinished_run(output: OutputDir, current: str) -> str | None:
-    """The id of an earlier run that did not finish (killed, shut down, closed early) and that no
-    finished run has followed, from the run manifests (pipelines/runs.py); None when all is well.
-    Runs skipped because another held the channel lock did not walk anything: they are ignored."""
-    manifests = []
+    """The id of the latest earlier run that did not get everywhere (killed, shut down, closed
+    early, or finished with listing pages it could not read) and that no complete run has
+    followed, from the run manifests (pipelines/runs.py); None when all is well. Runs skipped
+    because another held the channel lock walked nothing: they are ignored."""
+    runs = []
     for path, manifest in output.manifests():
         reason = str(manifest.get("finish_reason") or "")
         if path.stem != current and manifest.get("start") and not FinishReason.is_skipped(reason):
-            manifests.append((manifest["start"], reason, path.stem))
-    last_finished = max((start for start, reason, _ in manifests if reason == FinishReason.FINISHED), default="")
-    unfinished = sorted((start, stem) for start, reason, stem in manifests
-                        if reason != FinishReason.FINISHED and start >= last_finished)
+            complete = reason == FinishReason.FINISHED and not (manifest.get("counts") or {}).get("listing_failed")
+            runs.append((str(manifest["start"]), complete, path.stem))
+    last_complete = max((start for start, complete, _ in runs if complete), default="")
+    unfinished = sorted((start, stem) for start, complete, stem in runs if not complete and start >= last_complete)
     return unfinished[-1][1] if unfinished else None
 
 

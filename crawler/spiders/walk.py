@@ -10,6 +10,7 @@ pager that later points past it (an ever growing number) is a trap, and so is pa
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,6 +40,7 @@ class Walk:
     walk_all: bool = False
     overflow_ceiling: dict[str, int] = field(default_factory=dict)  # highest page accepted per catalog
     requested: set[str] = field(default_factory=set)  # article URLs this run asked for
+    pages_of: Counter[str] = field(default_factory=Counter)  # listing pages asked for, per listing
 
     def __post_init__(self) -> None:
         self.walk_all = self.walk_all or self.mode is Mode.FULL
@@ -74,12 +76,30 @@ class Walk:
     def next_pages(self, page: ListingPage, url: str, wanted: list[ListedLink]) -> tuple[list[str], bool]:
         """(listing pages to ask for, whether to ask for the count script) after page `url`."""
         if self.walk_all:
-            return self.every_page(page, url)
-        if self.descend(page.articles, wanted):
-            return self.older_page(page, url)
-        if page.articles:
-            self.count("listing/walks_stopped", 1)
-        return [], False
+            targets, script = self.every_page(page, url)
+        elif self.descend(page.articles, wanted):
+            targets, script = self.older_page(page, url)
+        else:
+            if page.articles:
+                self.count("listing/walks_stopped", 1)
+            return [], False
+        return [target for target in targets if self.admit(target)], script
+
+    def admit(self, url: str) -> bool:
+        """At most `max_pages` pages of one listing (a catalog's overflow pages, else the pages
+        of one directory) per run, whatever a pager claims: a chain of static 下一页 links that
+        never ends is a trap too."""
+        found = urls.overflow_page_number(url)
+        listing = found[0] if found else urls.directory_of(url)
+        if self.pages_of[listing] >= self.max_pages:
+            if self.pages_of[listing] == self.max_pages:
+                logger.warning("listing %s: more than LISTING_MAX_PAGES=%d pages, the rest not walked",
+                               listing, self.max_pages)
+            self.pages_of[listing] += 1
+            self.count("listing/pages_capped", 1)
+            return False
+        self.pages_of[listing] += 1
+        return True
 
     def every_page(self, page: ListingPage, url: str) -> tuple[list[str], bool]:
         self.note_ceilings(page.pager_links)
@@ -107,7 +127,7 @@ class Walk:
         self.overflow_ceiling.setdefault(catalog, maxpage)
         numbers = range(maxpage, 0, -1) if self.walk_all else range(maxpage, maxpage - 1, -1)
         targets = (urls.overflow_url(listing_url, catalog, number) for number in numbers)
-        return [target for target in targets if self.accept_overflow(target)]
+        return [target for target in targets if self.accept_overflow(target) and self.admit(target)]
 
     def after_failure(self, url: str, kind: str) -> str | None:
         """The page to go on with when listing page `url` failed: a walk that goes one page at a
