@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from crawler.extract import extract
 from crawler.extract.extraction import parse_page
 from crawler.extract.parsers import FallbackParser
-from crawler.extract.utils import clean_text
+from crawler.extract.text import clean_text
 from crawler.site.charset import decode_html
 from tests.replica.server import Router
 from tests.replica.site import Copy, build_site, page_fields

@@ -26,7 +26,7 @@ def scrapy_extract(path: Path, url: str, **env: str) -> subprocess.CompletedProc
 
 
 def test_prints_the_fixture_output_as_one_json_line() -> None:
-    case = "enorth-b_seed-018955625"
+    case = "enorth-b/v1/seed-018955625"
     meta, _, expected = load_case(case)
     done = scrapy_extract(
         SAMPLE_DATA / case / "page.html.gz", meta["url"], PYTHONIOENCODING="ascii"
@@ -42,7 +42,7 @@ def test_prints_the_fixture_output_as_one_json_line() -> None:
 
 
 def test_reads_an_uncompressed_page(tmp_path: Path) -> None:
-    case = "enorth-a_corpus-018109452"
+    case = "enorth-a/v1/corpus-018109452"
     meta, body, expected = load_case(case)
     page = tmp_path / "page.html"
     page.write_bytes(body)

@@ -5,27 +5,24 @@ from __future__ import annotations
 import pytest
 
 from crawler.extract import extract
-from crawler.extract.utils import (
-    IMAGE,
-    MEDIA,
-    TEXT,
-    Byline,
-    Unit,
-    absolute_url,
-    clean_text,
+from crawler.extract.body import (
     echoes_title,
     has_photo_credit,
     is_byline_lead,
     is_placeholder,
     lead_lines,
+    segment_body,
+)
+from crawler.extract.breadcrumbs import parse_breadcrumbs
+from crawler.extract.bylines import (
+    Byline,
     parse_author_line,
-    parse_breadcrumbs,
     parse_editor,
     parse_keywords,
     parse_source_line,
-    parse_timestamp,
-    segment_body,
 )
+from crawler.extract.dates import parse_timestamp
+from crawler.extract.text import IMAGE, MEDIA, TEXT, Unit, absolute_url, clean_text
 from crawler.site.charset import charset_from_content_type, decode_html
 
 # ---------------------------------------------------------------- bylines

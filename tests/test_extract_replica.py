@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pytest
@@ -23,17 +25,36 @@ COMPARED = (*FIELD_NAMES, "pages", "parser", "page_urls", "problems", "kind")
 TIME_LIMIT_S = 60
 
 
-@pytest.fixture(scope="module")
-def site() -> Site:
+@cache
+def default_site() -> Site:
+    """The default-scale replica, built once per test run."""
     return build_site()
 
 
-def fetch(router: Router, url: str) -> Extraction:
+@pytest.fixture(scope="module")
+def site() -> Site:
+    return default_site()
+
+
+def fetch_text(router: Router, url: str) -> str:
+    """The page as served, decoded as the crawler decodes it."""
     response = router.get(url)
     assert response.status == 200, url
-    return extract(
-        decode_html(response.body, charset_from_content_type(response.content_type)), url
-    )
+    return decode_html(response.body, charset_from_content_type(response.content_type))
+
+
+def fetch(router: Router, url: str) -> Extraction:
+    return extract(fetch_text(router, url), url)
+
+
+def replica_pages(site: Site) -> Iterator[tuple[str, str, str]]:
+    """(URL, decoded text, the parser its truth names) of every page of every copy the site serves."""
+    router = Router(site)
+    for story in site.stories:
+        for copy in story.copies:
+            parser = copy_truth(copy)["parser"]
+            for url in copy.page_urls:
+                yield url, fetch_text(router, url), parser
 
 
 def read_copy(router: Router, copy: Copy) -> dict[str, Any]:

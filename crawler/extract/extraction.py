@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from lxml import etree
 
-from crawler.extract.base import ArticleParser, Page
+from crawler.extract.base import ArticleParser
+from crawler.extract.page import Page
 from crawler.extract.parsers import VERSIONS, FallbackParser
 from crawler.items import PAGE_FIELDS, Merge, empty_page_fields
 
-ARTICLE, ROLLING, EMPTY = "article", "rolling", "empty"
+
+class PageKind(StrEnum):
+    """What a page is; a str, so `kind == "article"` holds for callers that compare strings."""
+
+    ARTICLE = "article"
+    ROLLING = "rolling"  # a live "正在更新" page: skip it
+    EMPTY = "empty"  # nothing readable
+
+
 FIELD_NAMES: tuple[str, ...] = tuple(PAGE_FIELDS)
 # A page where more than this share of characters is undecodable is not text at all (random
 # bytes read as GB18030 give about 12%).
@@ -26,7 +36,7 @@ class Extraction:
     """What one page gives: its kind, the parser version that read it, the item fields, the URLs
     of all pages of the article, and why any field could not be read."""
 
-    kind: str  # article | rolling (a live "正在更新" page: skip) | empty (nothing readable)
+    kind: PageKind
     parser: str
     fields: dict[str, Any]
     page_urls: list[str]
@@ -38,7 +48,7 @@ empty_fields = empty_page_fields
 
 def _unreadable(url: str, reason: str, problems: list[str]) -> Extraction:
     return Extraction(
-        EMPTY, FallbackParser.name, empty_fields(), [url], problems + [f"page: {reason}"]
+        PageKind.EMPTY, FallbackParser.name, empty_fields(), [url], problems + [f"page: {reason}"]
     )
 
 
@@ -49,6 +59,7 @@ def _is_rolling(page: Page) -> bool:
 
 
 def choose_parser(page: Page) -> ArticleParser:
+    """The version whose layout the page shows (at most one matches), else the fallback."""
     for version in VERSIONS:
         if version.matches(page):
             return version(page)
@@ -80,7 +91,7 @@ def _extract(html: str, url: str) -> Extraction:
         fields = empty_fields()
         fields["title"] = FallbackParser(page).title()
         return Extraction(
-            ROLLING,
+            PageKind.ROLLING,
             FallbackParser.name,
             fields,
             [url],
@@ -91,7 +102,11 @@ def _extract(html: str, url: str) -> Extraction:
     problems.extend(parser.problems)
     readable = fields["title"] or fields["body"] or fields["captions"]
     return Extraction(
-        ARTICLE if readable else EMPTY, parser.name, fields, page.page_list[0], problems
+        PageKind.ARTICLE if readable else PageKind.EMPTY,
+        parser.name,
+        fields,
+        page.page_list[0],
+        problems,
     )
 
 

@@ -17,6 +17,13 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
+from crawler.extract.parsers import (
+    EnorthAV1,
+    EnorthBannerV1,
+    EnorthBTimeFirstV1,
+    EnorthBV1,
+    EnorthCityV1,
+)
 from tests.replica import content as C
 
 # A copy of ../shared/corpus/articles.jsonl, kept here so a clone is self-contained.
@@ -27,11 +34,11 @@ DEFAULT_SEED = 1
 # Layout families (section 3 and 4 of the site notes) and the parser version a page must get.
 MAIN, OLD, TIME_FIRST, BANNER, CITY = "main", "old", "time-first", "banner", "city"
 PARSER_OF_LAYOUT = {
-    MAIN: "enorth-b/v1",
-    OLD: "enorth-a/v1",
-    TIME_FIRST: "enorth-b-timefirst/v1",
-    BANNER: "enorth-banner/v1",
-    CITY: "enorth-city/v1",
+    MAIN: EnorthBV1.name,
+    OLD: EnorthAV1.name,
+    TIME_FIRST: EnorthBTimeFirstV1.name,
+    BANNER: EnorthBannerV1.name,
+    CITY: EnorthCityV1.name,
 }
 # Hosts whose HTTP Content-Type names the charset; the others say only text/html.
 HOSTS_WITH_CHARSET_HEADER = {"heb.hebei.com.cn", "report.hebei.com.cn"}

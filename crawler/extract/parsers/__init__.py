@@ -1,8 +1,10 @@
 """Layout parsers of 长城网 article pages, one module per layout family.
 
-`VERSIONS` is the order in which versions are asked whether a page shows their layout; a page
-none of them recognises goes to `FallbackParser`. A new layout is a new version class added here
-(before the versions it resembles), never an edit of an old one: old pages keep parsing.
+`VERSIONS` are the layout versions a page is offered to; a page none of them recognises goes to
+`FallbackParser`. Their `matches()` are mutually exclusive (a page shows one layout), so the
+order of `VERSIONS` does not matter and no version can shadow another: the fixture test checks
+this on every stored page and every replica page. A new layout is a new version class added
+here, never an edit of an old one: old pages keep parsing.
 """
 
 from __future__ import annotations
@@ -22,4 +24,12 @@ VERSIONS: list[type[ArticleParser]] = [
     EnorthAV1,
 ]
 
-__all__ = ["VERSIONS", "FallbackParser"]
+__all__ = [
+    "VERSIONS",
+    "EnorthAV1",
+    "EnorthBTimeFirstV1",
+    "EnorthBV1",
+    "EnorthBannerV1",
+    "EnorthCityV1",
+    "FallbackParser",
+]

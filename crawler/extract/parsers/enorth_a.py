@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from crawler.extract.base import ArticleParser, Page
-from crawler.extract.utils import has_source_label, parse_timestamp
+from crawler.extract.base import ArticleParser
+from crawler.extract.page import Page, SourceLineForm
+from crawler.extract.parsers.enorth_banner import EnorthBannerV1
 
 _AUTHOR_LABEL = re.compile(r"作\s*者\s*[:：]")
 
@@ -14,14 +15,14 @@ class EnorthAV1(ArticleParser):
     """`来源：X 作者：[names] YYYY-MM-DD HH:MM:SS` on ONE line; breadcrumb `您当前的位置 : a >> b`
     (the label may be doubled); body in `div#zoom`."""
 
-    name = "enorth-a/v1"
+    family = "enorth-a"
+    version = 1
 
     @classmethod
     def matches(cls, page: Page) -> bool:
-        lines = page.source_lines
+        # a banner page whose line holds a spaced `作 者：` is the banner's: it has no breadcrumb
         return (
-            bool(lines)
-            and has_source_label(lines[0])
-            and _AUTHOR_LABEL.search(lines[0]) is not None
-            and parse_timestamp(lines[0]) is not None
+            page.source_line_form is SourceLineForm.ONE_LINE
+            and _AUTHOR_LABEL.search(page.source_lines[0]) is not None
+            and not EnorthBannerV1.matches(page)
         )

@@ -7,12 +7,10 @@ marked `parser: "fallback"`, so a layout change shows up as a rising fallback co
 
 from __future__ import annotations
 
-from crawler.extract.base import ArticleParser, Page, densest_element, lazy_property
-from crawler.extract.utils import (
-    Element,
-    element_text,
-    parse_timestamp,
-)
+from crawler.extract.base import ArticleParser
+from crawler.extract.dates import parse_timestamp
+from crawler.extract.page import Page, densest_element, lazy_property
+from crawler.extract.text import Element, element_text
 
 _INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "font", "label", "small"})
 
@@ -20,7 +18,7 @@ _INLINE_TAGS = frozenset({"span", "a", "em", "strong", "b", "i", "font", "label"
 class FallbackParser(ArticleParser):
     """Text-density body, `h1`/`<title>` title, dates found anywhere in the page."""
 
-    name = "fallback"
+    family = "fallback"  # unversioned: it reads no one layout, so no layout change replaces it
 
     @classmethod
     def matches(cls, page: Page) -> bool:
