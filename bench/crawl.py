@@ -12,7 +12,6 @@ memory (max RSS of the crawl process).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import REPLICA_CRAWL_SETTINGS, crawl_stats, start_replica
+from tests.replica.harness import REPLICA_CRAWL_SETTINGS, ReplicaServer, crawl_env, crawl_stats
 
 # `scrapy ...` that reports its own peak RSS when it exits (the replica's is not counted).
 _PEAK_REPORTING_SCRAPY = (
@@ -49,22 +48,15 @@ def scrapy_bench(seconds: int) -> float:
 
 def replica_crawl(scale: int) -> tuple[float, int, float, int]:
     """(pages per minute, pages, seconds, peak RSS in KiB) of a full crawl of the replica."""
-    proc, address = start_replica("--scale", str(scale))
-    try:
-        with tempfile.TemporaryDirectory() as out:
-            env = {**os.environ, "http_proxy": address}
-            env.pop("no_proxy", None)
-            cmd = [sys.executable, "-c", _PEAK_REPORTING_SCRAPY, "crawl", "hebei", "-a", "full=1",
-                   "-s", f"OUTPUT_DIR={out}"]
-            for key, value in {**REPLICA_CRAWL_SETTINGS, "LOG_LEVEL": "INFO"}.items():
-                cmd += ["-s", f"{key}={value}"]
-            started = time.monotonic()
-            result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
-            wall = time.monotonic() - started
-            stats = crawl_stats(result.stderr)
-    finally:
-        proc.terminate()
-        proc.wait()
+    with ReplicaServer("--scale", str(scale)) as replica, tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-c", _PEAK_REPORTING_SCRAPY, "crawl", "hebei", "-a", "full=1", "-s", f"OUTPUT_DIR={out}"]
+        for key, value in REPLICA_CRAWL_SETTINGS.items():
+            cmd += ["-s", f"{key}={value}"]
+        started = time.monotonic()
+        result = subprocess.run(cmd, cwd=REPO, env=crawl_env(replica.address), capture_output=True, text=True,
+                                check=True)
+        wall = time.monotonic() - started
+        stats = crawl_stats(result.stderr)
     pages = stats["response_received_count"]
     elapsed = float(stats["elapsed_time_seconds"])
     peak = int(re.search(r"PEAK_RSS_KIB=(\d+)", result.stderr).group(1))  # type: ignore[union-attr]

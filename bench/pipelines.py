@@ -12,14 +12,13 @@
    sentence appended and another editor), pushed through ValidatePipeline and StorePipeline with
    the project's settings into a fresh OUTPUT_DIR. Prints items per second, CPU per item and the
    peak RSS of this process above its baseline (the items are made on the fly).
-3. Near-duplicate precision and recall on the labelled set of tests/test_dedupe.py.
+3. Near-duplicate precision and recall on the labelled set of tests/replica/near_duplicates.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import subprocess
@@ -36,6 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from pipelines.validate import FIELDS
 from tests.replica import content as C
+from tests.replica.harness import REPLICA_SETTINGS, ReplicaServer, crawl_env
+from tests.replica.near_duplicates import labelled_pairs, near_duplicate_report
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -61,9 +62,7 @@ for cls in (ValidatePipeline, StorePipeline):
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 settings = get_project_settings()
-settings.setdict({"OUTPUT_DIR": sys.argv[1], "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
-                  "CONCURRENT_REQUESTS": 32, "CONCURRENT_REQUESTS_PER_DOMAIN": 32, "LOG_LEVEL": "WARNING",
-                  **json.loads(sys.argv[2])}, priority="cmdline")
+settings.setdict({"OUTPUT_DIR": sys.argv[1], **json.loads(sys.argv[2])}, priority="cmdline")
 process = CrawlerProcess(settings)
 crawler = process.create_crawler("hebei")
 process.crawl(crawler, full="1")
@@ -158,18 +157,9 @@ def throughput(stories: int, copies: float, output: Path) -> dict[str, float]:
 
 def crawl_share(settings: dict[str, Any], output: Path) -> dict[str, float]:
     """One full crawl of the default replica into `output` (a new folder), its pipelines' CPU."""
-    from tests.conftest import start_replica
-
-    replica, address = start_replica()
-    try:
-        env = {**os.environ, "http_proxy": address}
-        env.pop("no_proxy", None)
-        env.pop("NO_PROXY", None)
-        out = subprocess.run([sys.executable, "-c", CHILD_CRAWL, str(output), json.dumps(settings)], cwd=REPO,
-                             env=env, capture_output=True, text=True, check=True)
-    finally:
-        replica.terminate()
-        replica.wait()
+    with ReplicaServer() as replica:
+        out = subprocess.run([sys.executable, "-c", CHILD_CRAWL, str(output), json.dumps({**REPLICA_SETTINGS, **settings})],
+                             cwd=REPO, env=crawl_env(replica.address), capture_output=True, text=True, check=True)
     found = json.loads(out.stdout.strip().splitlines()[-1])
     found["share"] = found["pipelines_cpu"] / found["process_cpu"]
     found["pipelines_ms_per_item"] = found["pipelines_cpu"] / max(1, found["items"]) * 1e3
@@ -202,8 +192,6 @@ def main(argv: list[str] | None = None) -> int:
               f"{t['items_per_s']:.0f} items/s, {t['cpu_per_item_ms']:.2f} ms CPU per item; "
               f"peak RSS +{t['peak_rss_mb_above_baseline']:.0f} MB; state {t['state_mb']:.0f} MB; "
               f"{t['stories']} stories, {t['copies_merged']} copies merged ({t['near_duplicates']} near-duplicates)")
-    from tests.test_dedupe import labelled_pairs, near_duplicate_report
-
     r = near_duplicate_report(labelled_pairs())
     print(f"near-duplicates: precision {r['precision']:.3f}, recall {r['recall']:.3f} "
           f"(edited copies {r['edited_recall']:.3f}) on {r['copy_pairs']} copy pairs "

@@ -46,7 +46,7 @@ SPIDER_MIDDLEWARES = {
 # The portal's domains: only hosts of these (or their subdomains) are ever requested.
 PORTAL_DOMAINS = list(_PORTAL_DOMAINS)
 # DNS that refuses names resolving to loopback, private or reserved addresses.
-DNS_RESOLVER = "crawler.middlewares.PublicAddressResolver"
+TWISTED_DNS_RESOLVER = "crawler.middlewares.PublicAddressResolver"
 
 # A trap guard: at most this many pages of one listing (one catalog's overflow pages, or one
 # directory's pages) in a run, whatever its pager (a count script or static links) claims.

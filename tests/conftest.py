@@ -1,45 +1,43 @@
-"""Shared fixtures: the replica of 长城网 served by a real process on loopback."""
+"""Shared fixtures: the replica of 长城网 and Redis, each served by a real process on loopback, and the
+`integration` marker that keeps them out of the fast loop (`pytest -m "not integration"`)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import urllib.request
+import os
+import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+import redis
+from _pytest.mark.expression import Expression
 
-from tests.replica.demo import REPLICA_SETTINGS
+from tests.replica.harness import NO_SERVERS, RedisServer, Replica, ReplicaServer
 from tests.replica.site import Site, build_site
 
-REPO = Path(__file__).resolve().parents[1]
+# A test that asks for one of these starts a server: it is an integration test, marked or not.
+SERVER_FIXTURES = {"replica", "replica_300", "drifted_replica", "redis_server", "redis_url", "scrapyd"}
 
 
-@dataclass(repr=False)
-class Replica:
-    address: str  # http://127.0.0.1:PORT
-    site: Site
-    process: subprocess.Popen[str]
-
-    def fetch(self, url: str) -> tuple[int, dict[str, str], bytes]:
-        """GET `url` through the replica used as a forward proxy."""
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": self.address}))
-        try:
-            with opener.open(url, timeout=10) as resp:
-                return resp.status, dict(resp.headers), resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, dict(err.headers), err.read()
+def only_integration(name: str, /, **kwargs: str | int | bool | None) -> bool:
+    return name == "integration"
 
 
-def start_replica(*args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.replica", "serve", "--port", "0", *args],
-                            cwd=REPO, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    assert line.startswith("serving on "), line
-    return proc, line.removeprefix("serving on ")
+def pytest_configure(config: pytest.Config) -> None:
+    """A session whose `-m` leaves out a test marked integration starts no server (nor do its children)."""
+    markexpr = config.getoption("markexpr")
+    if markexpr and not Expression.compile(markexpr).evaluate(only_integration):
+        os.environ[NO_SERVERS] = markexpr
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    os.environ.pop(NO_SERVERS, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -50,55 +48,26 @@ def default_site() -> Site:
 @pytest.fixture(scope="session")
 def replica_300() -> Iterator[str]:
     """The address of a 300-story replica (no faults: it serves the same answer every time)."""
-    proc, address = start_replica("--scale", "300")
-    yield address
-    proc.terminate()
-    proc.wait(timeout=10)
+    with ReplicaServer("--scale", "300") as server:
+        yield server.address
 
 
 @pytest.fixture(scope="session")
 def replica(default_site: Site) -> Iterator[Replica]:
-    proc, address = start_replica()
-    yield Replica(address, default_site, proc)
-    proc.terminate()
-    proc.wait(timeout=10)
+    with ReplicaServer() as server:
+        yield Replica(server.address, default_site)
 
 
-# The demo's settings that lift the live-site politeness limits for the replica (never code
-# changes), as `-s` values; INFO, so that Scrapy logs the final stats the tests read.
-REPLICA_CRAWL_SETTINGS = {**{k: str(v) for k, v in REPLICA_SETTINGS.items()}, "LOG_LEVEL": "INFO"}
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
-def run_crawl(address: str, output_dir: Path, spider: str = "hebei", *args: str,
-              settings: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """`scrapy crawl SPIDER` as a real process from the repo root, through the replica as a proxy."""
-    import os
-
-    env = {**os.environ, "http_proxy": address}
-    env.pop("no_proxy", None)
-    env.pop("NO_PROXY", None)
-    cmd = [sys.executable, "-m", "scrapy", "crawl", spider, *args, "-s", f"OUTPUT_DIR={output_dir}"]
-    for key, value in {**REPLICA_CRAWL_SETTINGS, **(settings or {})}.items():
-        cmd += ["-s", f"{key}={value}"]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def read_stories(output_dir: Path) -> list[dict]:
-    """Every line of every date partition under OUTPUT_DIR/articles."""
-    import json
-
-    out = []
-    for path in sorted((output_dir / "articles").glob("date=*/articles.jsonl")):
-        out.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
-    return out
-
-
-def crawl_stats(stderr: str) -> dict:
-    """The final stats dict Scrapy logs at the end of a crawl."""
-    import ast
-    import re
-
-    m = re.search(r"Dumping Scrapy stats:\n(\{.*?\})\n", stderr, re.DOTALL)
-    assert m, stderr[-3000:]
-    text = re.sub(r"datetime\.datetime\([^)]*\)", "None", m.group(1))
-    return ast.literal_eval(text)
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """A Redis emptied for the test."""
+    redis.Redis.from_url(redis_server).flushdb()
+    return redis_server

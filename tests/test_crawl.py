@@ -13,7 +13,7 @@ from crawler.output import Mode
 from crawler.site.channels import CHANNELS
 from crawler.spiders.channel import ChannelSpider
 from crawler.spiders.walk import Walk
-from tests.conftest import REPO, Replica, crawl_stats, read_stories, run_crawl, start_replica
+from tests.replica.harness import REPO, Replica, ReplicaServer, crawl_stats, read_stories, run_crawl
 from tests.replica.server import FAULT_PROFILES, _share, permanent_faults
 from tests.replica.site import build_site
 
@@ -43,12 +43,14 @@ def compare_with_truth(stories: list[dict], truth: list[dict]) -> list[str]:
     return problems
 
 
+@pytest.mark.integration
 def test_scrapy_list_shows_every_channel():
     out = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout.split()
     assert set(out) == {c.name for c in CHANNELS} | {"hebei", "channel"}
 
 
+@pytest.mark.integration
 def test_a_full_crawl_yields_exactly_the_truth(replica: Replica, tmp_path: Path):
     result = run_crawl(replica.address, tmp_path, "hebei", "-a", "full=1")
     stats = crawl_stats(result.stderr)
@@ -60,6 +62,7 @@ def test_a_full_crawl_yields_exactly_the_truth(replica: Replica, tmp_path: Path)
     assert not (tmp_path / "failures").exists() or not any((tmp_path / "failures").iterdir())
 
 
+@pytest.mark.integration
 def test_incremental_reruns_fetch_little_and_then_exactly_the_new_stories(replica: Replica, tmp_path: Path):
     first = crawl_stats(run_crawl(replica.address, tmp_path, "hebei").stderr)
     again = crawl_stats(run_crawl(replica.address, tmp_path, "hebei").stderr)
@@ -69,12 +72,8 @@ def test_incremental_reruns_fetch_little_and_then_exactly_the_new_stories(replic
         again["downloader/request_count"], first["downloader/request_count"])
     assert again.get("item_scraped_count", 0) == 0
 
-    proc, address = start_replica("--grow", "40")
-    try:
-        grown = crawl_stats(run_crawl(address, tmp_path, "hebei").stderr)
-    finally:
-        proc.terminate()
-        proc.wait()
+    with ReplicaServer("--grow", "40") as server:
+        grown = crawl_stats(run_crawl(server.address, tmp_path, "hebei").stderr)
     truth = build_site(grow=40).truth()
     assert compare_with_truth(read_stories(tmp_path), truth) == []
     new_copies = sum(len(t["appearances"]) for t in truth) - sum(len(t["appearances"]) for t in replica.site.truth())
@@ -85,16 +84,13 @@ def test_incremental_reruns_fetch_little_and_then_exactly_the_new_stories(replic
           f"({grown['item_scraped_count']} new copies)")
 
 
+@pytest.mark.integration
 def test_since_bounds_a_run_by_date(tmp_path: Path):
     site = build_site(300)
     days = sorted(c.published.date().isoformat() for s in site.stories for c in s.copies)
     since = days[int(len(days) * 0.9)]
-    proc, address = start_replica("--scale", "300")
-    try:
-        stats = crawl_stats(run_crawl(address, tmp_path, "hebei", "-a", f"since={since}").stderr)
-    finally:
-        proc.terminate()
-        proc.wait()
+    with ReplicaServer("--scale", "300") as server:
+        stats = crawl_stats(run_crawl(server.address, tmp_path, "hebei", "-a", f"since={since}").stderr)
     stored = read_stories(tmp_path)
     recent = [t for t in site.truth() if any(a["timestamp"][:10] >= since for a in t["appearances"])]
     assert {t["id"] for t in recent} <= {s["id"] for s in stored} | {
@@ -103,15 +99,12 @@ def test_since_bounds_a_run_by_date(tmp_path: Path):
     assert stats["listing/pages"] < len(site.listing_pages)
 
 
+@pytest.mark.integration
 def test_faults_are_retried_or_listed_and_never_stop_the_crawl(tmp_path: Path):
     site = build_site(300)
     permanent = permanent_faults(site)
-    proc, address = start_replica("--scale", "300", "--faults", "standard")
-    try:
-        result = run_crawl(address, tmp_path, "hebei", settings={"DOWNLOAD_TIMEOUT": "3", "RETRY_TIMES": "3"})
-    finally:
-        proc.terminate()
-        proc.wait()
+    with ReplicaServer("--scale", "300", "--faults", "standard") as server:
+        result = run_crawl(server.address, tmp_path, "hebei", settings={"DOWNLOAD_TIMEOUT": "3", "RETRY_TIMES": "3"})
     stats = crawl_stats(result.stderr)
     assert stats["finish_reason"] == "finished"
     profile = FAULT_PROFILES["standard"]

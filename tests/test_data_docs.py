@@ -16,7 +16,7 @@ import pytest
 from crawler.items import Article
 from crawler.output import OutputDir
 from pipelines.validate import SCHEMA
-from tests.conftest import REPO
+from tests.replica.harness import REPO
 from tests.replica.site import build_site
 from tests.test_pipeline_store import Run, replica_items
 

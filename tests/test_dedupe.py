@@ -3,10 +3,7 @@ precision and recall on a labelled set built from the replica (docs/data.md quot
 
 from __future__ import annotations
 
-import itertools
 import random
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -24,9 +21,8 @@ from pipelines.dedupe import (
     normalise_text,
     shingle_array,
     shingles,
-    story_text,
 )
-from tests.replica.site import build_site, copy_truth
+from tests.replica.near_duplicates import labelled_pairs, near_duplicate_report
 
 
 @pytest.mark.parametrize("url, canonical", [
@@ -90,77 +86,6 @@ def test_numpy_shingles_and_minhash_equal_the_pure_ones():
         grams = shingle_array(text)
         assert set(grams.tolist()) == shingles(text)
         assert minhash_of_array(grams) == minhash(shingles(text))
-
-
-# ---------------------------------------------------------------- the labelled set
-
-@dataclass(frozen=True)
-class Pair:
-    a: dict[str, Any]
-    b: dict[str, Any]
-    same_story: bool
-    edited: bool  # copies whose texts differ (a small edit)
-
-
-def labelled_pairs(scale: int = 1000, seed: int = 1) -> list[Pair]:
-    """Positives: every pair of copies of one story (the edited ones are the hard part).
-    Negatives: for every story, the other story whose text overlaps it most (character 5-gram
-    Jaccard): same templates, shared sentences, near-identical titles."""
-    site = build_site(scale, seed)
-    pairs = []
-    for story in site.stories:
-        copies = [copy_truth(c) for c in story.copies]
-        for a, b in itertools.combinations(copies, 2):
-            pairs.append(Pair(a, b, True, a["body"] != b["body"]))
-    primaries = [copy_truth(s.primary) for s in site.stories]
-    grams = [shingles(story_text(p)) for p in primaries]
-    holders: dict[int, list[int]] = {}
-    for i, gs in enumerate(grams):
-        for g in gs:
-            holders.setdefault(g, []).append(i)
-    nearest = set()
-    for i, gs in enumerate(grams):
-        shared: dict[int, int] = {}
-        for g in gs:
-            for j in holders[g]:
-                if j != i:
-                    shared[j] = shared.get(j, 0) + 1
-        if shared:
-            j = max(shared, key=lambda k: (shared[k] / (len(gs) + len(grams[k]) - shared[k]), -k))
-            nearest.add((min(i, j), max(i, j)))
-    pairs += [Pair(primaries[i], primaries[j], False, True) for i, j in sorted(nearest)]
-    return pairs
-
-
-def judged_duplicate(pair: Pair) -> tuple[bool, float]:
-    """The store's decision for two copies, and their Jaccard similarity."""
-    ta, tb = story_text(pair.a), story_text(pair.b)
-    sa, sb = shingles(ta), shingles(tb)
-    similarity = jaccard(sa, sb)
-    if fingerprint(ta) == fingerprint(tb):
-        return True, similarity
-    candidates = bool(set(band_keys(minhash(sa))) & set(band_keys(minhash(sb))))
-    return candidates and similarity >= NEAR_DUPLICATE_JACCARD, similarity
-
-
-def near_duplicate_report(pairs: list[Pair]) -> dict[str, Any]:
-    tp = fp = fn = tn = 0
-    lowest_copy, highest_other = 1.0, 0.0
-    for pair in pairs:
-        said, similarity = judged_duplicate(pair)
-        if pair.same_story:
-            tp, fn = tp + said, fn + (not said)
-            lowest_copy = min(lowest_copy, similarity)
-        else:
-            fp, tn = fp + said, tn + (not said)
-            highest_other = max(highest_other, similarity)
-    edited = [p for p in pairs if p.same_story and p.edited]
-    return {
-        "copy_pairs": tp + fn, "edited_copy_pairs": len(edited), "different_story_pairs": fp + tn,
-        "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / (tp + fn) if tp + fn else 1.0,
-        "edited_recall": sum(judged_duplicate(p)[0] for p in edited) / len(edited) if edited else 1.0,
-        "lowest_copy_jaccard": lowest_copy, "highest_other_jaccard": highest_other,
-    }
 
 
 def test_precision_and_recall_on_the_replica_labelled_set():

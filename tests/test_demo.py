@@ -6,8 +6,12 @@ import re
 import subprocess
 import sys
 
-from tests.conftest import REPO, read_stories
+import pytest
+
+from tests.replica.harness import REPO, read_stories
 from tests.replica.site import build_site
+
+pytestmark = pytest.mark.integration
 
 
 def test_the_demo_writes_one_line_per_story_and_says_so(tmp_path):

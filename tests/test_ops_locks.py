@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from crawler.ops.monitor import ALERT_EXIT_STATUS
 from crawler.output import FinishReason
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
+from tests.replica.harness import REPLICA_CRAWL_SETTINGS, REPO, crawl_env, crawl_stats, run_crawl
+
+pytestmark = pytest.mark.integration
 
 
 def start_slow_crawl(address: str, output: Path, spider: str) -> subprocess.Popen[str]:
     """A crawl that takes minutes: one request per second per host."""
-    env = {**os.environ, "http_proxy": address}
-    env.pop("no_proxy", None)
-    env.pop("NO_PROXY", None)
     settings = {**REPLICA_CRAWL_SETTINGS, "DOWNLOAD_DELAY": "1", "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
                 "OUTPUT_DIR": str(output)}
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider, *(a for k, v in settings.items() for a in ("-s", f"{k}={v}"))]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(cmd, cwd=REPO, env=crawl_env(address), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
 
 def wait_until_locked(lock: Path, pid: int, timeout: float = 30) -> None:

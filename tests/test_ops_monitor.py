@@ -5,8 +5,6 @@ the alert command and the webhook, and exits non-zero."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -23,7 +21,7 @@ from crawler.ops.monitor import (
     judge_stories,
     run_checks,
 )
-from tests.conftest import REPO, read_stories, run_crawl
+from tests.replica.harness import DriftedReplicaServer, read_stories, run_crawl
 
 LIMITS = Limits(coverage={"title": 1.0, "editor": 0.9}, max_rates={"http_errors": 0.1, "fallback": 0.05},
                 history_runs=7, min_history=3, stories_tolerance=0.5, min_sample=20)
@@ -31,14 +29,8 @@ LIMITS = Limits(coverage={"title": 1.0, "editor": 0.9}, max_rates={"http_errors"
 
 @pytest.fixture(scope="module")
 def drifted_replica() -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "tests.drifted_replica", "--port", "0", "--scale", "300"],
-                            cwd=REPO, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    assert line.startswith("serving on "), line
-    yield line.removeprefix("serving on ")
-    proc.terminate()
-    proc.wait(timeout=10)
+    with DriftedReplicaServer("--scale", "300") as server:
+        yield server.address
 
 
 class Webhook:
@@ -72,6 +64,7 @@ def only(paths: list[Path]) -> Path:
     return paths[0]
 
 
+@pytest.mark.integration
 def test_a_crawl_of_the_replica_passes_every_check(replica_300: str, tmp_path: Path):
     done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -86,6 +79,7 @@ def test_a_crawl_of_the_replica_passes_every_check(replica_300: str, tmp_path: P
     assert not (tmp_path / "alerts").exists()
 
 
+@pytest.mark.integration
 def test_a_changed_layout_raises_coverage_and_fallback_alerts(drifted_replica: str, tmp_path: Path):
     webhook = Webhook()
     command_out = tmp_path / "command-got.json"

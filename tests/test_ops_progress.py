@@ -14,13 +14,16 @@ import termios
 import threading
 from pathlib import Path
 
+import pytest
+
 from crawler.ops.progress import CLEAR_LINE, Estimate, describe, estimate
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, crawl_stats, run_crawl
+from tests.replica.harness import REPLICA_CRAWL_SETTINGS, REPO, crawl_env, crawl_stats, run_crawl
 
 LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copies merged \| (\d+) rejected \| "
                   r"(\d+) failed \| [\d.]+ pages/s")
 
 
+@pytest.mark.integration
 def test_off_a_terminal_progress_is_a_log_line_every_interval(replica_300: str, tmp_path: Path):
     done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1", settings={"PROGRESS_INTERVAL": "0.3"})
     assert done.returncode == 0, done.stderr[-3000:]
@@ -42,16 +45,14 @@ def read_all(fd: int, into: bytearray) -> None:
         into.extend(chunk)
 
 
+@pytest.mark.integration
 def test_on_a_terminal_progress_is_one_live_line(replica_300: str, tmp_path: Path):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
-    env = {**os.environ, "http_proxy": replica_300}
-    env.pop("no_proxy", None)
-    env.pop("NO_PROXY", None)
     settings = {**REPLICA_CRAWL_SETTINGS, "OUTPUT_DIR": str(tmp_path)}
     crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "hebei", "-a", "full=1",
                               *(a for k, v in settings.items() for a in ("-s", f"{k}={v}"))],
-                             cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+                             cwd=REPO, env=crawl_env(replica_300), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
     screen = bytearray()
     reader = threading.Thread(target=read_all, args=(master, screen))

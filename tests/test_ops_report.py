@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from lxml import html
 
-from tests.conftest import REPO, run_crawl, start_replica
+from tests.replica.harness import REPO, DriftedReplicaServer, ReplicaServer, run_crawl
+
+pytestmark = pytest.mark.integration
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -24,22 +26,11 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three runs in one OUTPUT_DIR: 全景河北 and 河北要闻, then 全景河北 after a layout change."""
     output = tmp_path_factory.mktemp("report") / "output"
-    replica, address = start_replica("--scale", "300")
-    try:
+    with ReplicaServer("--scale", "300") as replica:
         for spider in ("heb_qjhb", "heb_hbyw"):
-            assert run_crawl(address, output, spider, "-a", "full=1").returncode == 0
-    finally:
-        replica.terminate()
-        replica.wait(timeout=10)
-    drifted = subprocess.Popen([sys.executable, "-m", "tests.drifted_replica", "--port", "0", "--scale", "300"],
-                               cwd=REPO, stdout=subprocess.PIPE, text=True)
-    try:
-        assert drifted.stdout is not None
-        address = drifted.stdout.readline().strip().removeprefix("serving on ")
-        assert run_crawl(address, output, "heb_qjhb", "-a", "full=1").returncode != 0  # it alerts
-    finally:
-        drifted.terminate()
-        drifted.wait(timeout=10)
+            assert run_crawl(replica.address, output, spider, "-a", "full=1").returncode == 0
+    with DriftedReplicaServer("--scale", "300") as drifted:
+        assert run_crawl(drifted.address, output, "heb_qjhb", "-a", "full=1").returncode != 0  # it alerts
     return output
 
 

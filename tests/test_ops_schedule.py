@@ -29,7 +29,7 @@ from crawler.ops.runner import (
 from crawler.ops.timers import crontab, on_calendar, systemd_units
 from crawler.output import FinishReason
 from crawler.site.channels import CHANNELS
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories
+from tests.replica.harness import REPLICA_CRAWL_SETTINGS, REPO, crawl_env, read_stories
 
 SPIDERS = {c.name for c in CHANNELS} | {"hebei", "channel"}
 CST = timezone(timedelta(hours=8))
@@ -224,13 +224,11 @@ def test_runs_that_should_have_happened_and_did_not_are_reported_missed(tmp_path
 
 # the real scheduler ---------------------------------------------------------------------------
 def scrapy(*args: str, address: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "http_proxy": address}
-    env.pop("no_proxy", None)
-    env.pop("NO_PROXY", None)
-    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO, env=crawl_env(address), capture_output=True,
                           text=True, timeout=300, check=False)
 
 
+@pytest.mark.integration
 def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_reported(replica_300: str,
                                                                                          tmp_path: Path):
     # The plan is due every hour on the hour: a test that ran across the hour would see the next

@@ -5,9 +5,7 @@ listjobs.json, its stories in OUTPUT_DIR."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +19,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPLICA_CRAWL_SETTINGS, REPO, read_stories
+from tests.replica.harness import (
+    REPLICA_CRAWL_SETTINGS,
+    REPO,
+    crawl_env,
+    direct_env,
+    free_port,
+    read_stories,
+)
+
+pytestmark = pytest.mark.integration
 
 pytest.importorskip("scrapyd", reason="scrapyd is not installed (pip install scrapyd scrapyd-client)")
 BIN = Path(sys.executable).parent
@@ -47,12 +54,6 @@ class Scrapyd:
             return json.loads(response.read())
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def scrapyd(replica_300: str, tmp_path: Path) -> Iterator[Scrapyd]:
     home = tmp_path / "scrapyd"
@@ -62,11 +63,8 @@ def scrapyd(replica_300: str, tmp_path: Path) -> Iterator[Scrapyd]:
                                        "poll_interval = 0.5\n", encoding="utf-8")
     # scrapyd runs each crawl as its child: the replica reaches it as the proxy of scrapyd's own
     # environment, as the live site would need none
-    env = {**os.environ, "http_proxy": replica_300}
-    env.pop("no_proxy", None)
-    env.pop("NO_PROXY", None)
     log = (home / "scrapyd.log").open("wb")
-    process = subprocess.Popen([str(BIN / "scrapyd")], cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([str(BIN / "scrapyd")], cwd=home, env=crawl_env(replica_300), stdout=log, stderr=subprocess.STDOUT)
     daemon = Scrapyd(f"http://127.0.0.1:{port}/", home, process)
     deadline = time.monotonic() + 30
     while True:
@@ -100,7 +98,7 @@ def test_deploy_to_scrapyd_and_crawl_the_replica_through_schedule_json(scrapyd: 
         cfg.write(f"\n[deploy:test]\nurl = {scrapyd.url}\nproject = crawler\n")
     deployed = subprocess.run([str(BIN / "scrapyd-deploy"), "test", "-v", "r1"], cwd=project, capture_output=True,
                               text=True, timeout=120, check=False,
-                              env={k: v for k, v in os.environ.items() if k != "http_proxy"})
+                              env=direct_env())
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert scrapyd.get("listversions.json", project="crawler")["versions"] == ["r1"]
 

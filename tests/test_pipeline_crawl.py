@@ -4,7 +4,6 @@ one OUTPUT_DIR at once, the Redis state backend."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -16,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, Replica, crawl_stats, read_stories, run_crawl
+from tests.replica.harness import REPO, Replica, crawl_env, crawl_stats, read_stories, run_crawl
 from tests.test_pipeline_store import differences
-from tests.test_state import redis_server, redis_url  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.integration
 
 CRAWL_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
                   "LOG_LEVEL": "INFO"}
@@ -49,13 +49,10 @@ def served(replica: Replica) -> Served:
 
 def start_crawl(address: str, output: Path, spider: str = "hebei", *args: str,
                 **settings: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "http_proxy": address}
-    env.pop("no_proxy", None)
-    env.pop("NO_PROXY", None)
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider, *args, "-s", f"OUTPUT_DIR={output}"]
     for key, value in {**CRAWL_SETTINGS, **settings}.items():
         cmd += ["-s", f"{key}={value}"]
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, cwd=REPO, env=crawl_env(address), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def every_line_is_json(output: Path) -> None:
@@ -139,7 +136,7 @@ def test_two_spiders_writing_one_output_dir_at_once(served: Served, tmp_path: Pa
     assert sldhdbdj | qjhb <= {c.url for c in stored}
 
 
-def test_the_redis_backend_in_a_crawl(served: Served, tmp_path: Path, redis_url: str):  # noqa: F811
+def test_the_redis_backend_in_a_crawl(served: Served, tmp_path: Path, redis_url: str):
     first = run_crawl(served.address, tmp_path, "hebei", "-a", "full=1",
                       settings={"STATE_BACKEND": "redis", "STATE_REDIS_URL": redis_url})
     assert crawl_stats(first.stderr)["finish_reason"] == "finished"

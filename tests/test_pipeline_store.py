@@ -25,7 +25,7 @@ from scrapy.utils.test import get_crawler
 from crawler.items import Article
 from pipelines.store import StorePipeline
 from pipelines.validate import FIELDS, ValidatePipeline
-from tests.conftest import REPO, read_stories
+from tests.replica.harness import REPO, read_stories
 from tests.replica.site import Site, build_site, copy_truth
 
 # Fields a crawl sets itself; the truth does not know them.
@@ -239,6 +239,7 @@ def feeder(output: Path, run_id: str, seed: int, part: int = 0, parts: int = 1) 
     return proc
 
 
+@pytest.mark.integration
 def test_a_feeding_process_killed_at_random_moments_loses_and_duplicates_nothing(small: Replica, tmp_path: Path):
     rng = random.Random(5)
     killed: set[str] = set()
@@ -272,6 +273,7 @@ def test_a_feeding_process_killed_at_random_moments_loses_and_duplicates_nothing
     assert sum(m["finish_reason"] == "killed" for m in manifests.values()) >= 3  # killed once open
 
 
+@pytest.mark.integration
 def test_two_processes_feeding_overlapping_copies_at_once(small: Replica, tmp_path: Path):
     procs = [feeder(tmp_path, f"run-{part}", seed=7, part=part, parts=2) for part in range(2)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from scrapy.utils.project import get_project_settings
 
-from tests.conftest import crawl_stats, run_crawl
+from tests.replica.harness import crawl_stats, run_crawl
 
 
 def test_the_defaults_are_polite():
@@ -44,6 +45,7 @@ class TooManyRequests(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.integration
 def test_a_host_answering_429_is_slowed_down_and_retried(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), TooManyRequests)
     threading.Thread(target=server.serve_forever, daemon=True).start()

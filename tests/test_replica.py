@@ -10,7 +10,9 @@ import sys
 from collections import deque
 from urllib.parse import urljoin, urlsplit
 
-from tests.conftest import REPO, Replica
+import pytest
+
+from tests.replica.harness import REPO, Replica, ReplicaServer
 from tests.replica.site import build_site
 
 META_GB2312 = b'<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />'
@@ -43,6 +45,7 @@ def test_same_seed_same_site_other_seed_other_site():
     assert a != c
 
 
+@pytest.mark.integration
 def test_pages_are_gb18030_bytes_declaring_gb2312(replica: Replica):
     site = replica.site
     wide_char_pages = 0
@@ -68,6 +71,7 @@ def test_pages_are_gb18030_bytes_declaring_gb2312(replica: Replica):
     assert wide_char_pages > 0, "no page holds a character outside GB2312"
 
 
+@pytest.mark.integration
 def test_the_replica_answers_direct_requests_by_host_header(replica: Replica):
     url = next(iter(replica.site.article_pages))
     parts = urlsplit(url)
@@ -82,6 +86,7 @@ def _links(html: str, base: str) -> list[str]:
     return [urljoin(base, h) for h in re.findall(r'<a href="([^"]+)"', html)]
 
 
+@pytest.mark.integration
 def test_every_listing_page_is_reachable_from_the_index_pages(replica: Replica):
     """Walk from each channel index: static pager links, count scripts, sub-listings."""
     site = replica.site
@@ -125,6 +130,7 @@ def test_overflow_pages_number_backwards_and_keep_their_content(default_site):
         assert min(d for _, _, d in small.page_rows(1)) == min(d for _, _, d in small.main_entries)
 
 
+@pytest.mark.integration
 def test_truth_agrees_with_what_is_served(replica: Replica):
     out = subprocess.run([sys.executable, "-m", "tests.replica", "truth"], cwd=REPO, capture_output=True,
                          text=True, check=True).stdout
@@ -154,6 +160,7 @@ def test_truth_agrees_with_what_is_served(replica: Replica):
                 assert link in served_urls, link
 
 
+@pytest.mark.integration
 def test_unknown_pages_are_404_and_off_site_hosts_are_refused(replica: Replica):
     status, _, _ = replica.fetch("http://heb.hebei.com.cn/system/2018/07/17/000000001.shtml")
     assert status == 404
@@ -161,20 +168,20 @@ def test_unknown_pages_are_404_and_off_site_hosts_are_refused(replica: Replica):
     assert status == 502
 
 
+@pytest.mark.integration
 def test_rolling_pages_say_they_are_updating(replica: Replica):
     for page in replica.site.rolling:
         status, _, body = replica.fetch(page.url)
         assert status == 200 and "正在更新" in body.decode("gb18030")
 
 
+@pytest.mark.integration
 def test_fault_profile_fails_the_same_urls_and_recovers_on_retry():
-    from tests.conftest import start_replica
     from tests.replica.server import FAULT_PROFILES, _share, permanent_faults
 
     site = build_site()
-    proc, address = start_replica("--faults", "standard")
-    replica = Replica(address, site, proc)
-    try:
+    with ReplicaServer("--faults", "standard") as server:
+        replica = Replica(server.address, site)
         profile = FAULT_PROFILES["standard"]
         flaky = [u for u in site.article_pages if _share(u) < profile.http_500][:3]
         assert flaky
@@ -199,6 +206,3 @@ def test_fault_profile_fails_the_same_urls_and_recovers_on_retry():
         else:
             raise AssertionError("the first answer for a truncated page was complete")
         assert replica.fetch(truncated)[0] == 200
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,52 +34,13 @@ def copy(article_id: str, timestamp: str, body: str = BODY, host: str = "heb.heb
     return Copy(record)
 
 
-# ---------------------------------------------------------------- backends
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free loopback port, durable like production (AOF, fsync always)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "yes", "--appendfsync", "always",
-                             "--dir", str(tmp_path_factory.mktemp("redis"))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture
-def redis_url(redis_server: str) -> str:
-    import redis
-
-    redis.Redis.from_url(redis_server).flushdb()
-    return redis_server
-
+# ---------------------------------------------------------------- backends (Redis: tests/conftest.py)
 
 def settings_for(backend: str, output: Path, redis_url: str | None) -> Settings:
     return Settings({"STATE_BACKEND": backend, "OUTPUT_DIR": str(output), "STATE_REDIS_URL": redis_url})
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.integration)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     url = request.getfixturevalue("redis_url") if request.param == "redis" else None
     return settings_for(request.param, tmp_path, url)

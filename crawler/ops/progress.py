@@ -25,6 +25,8 @@ from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.log import get_scrapy_root_handler
 from twisted.internet.task import LoopingCall
 
+from crawler.spiders import ChannelCrawl
+
 LIVE_INTERVAL = 0.5
 RATE_WINDOW = 10.0  # seconds the rate is measured over
 CLEAR_LINE = "\r\x1b[K"
@@ -139,8 +141,9 @@ class Progress:
             self.pages.popleft()
         (t0, p0), (t1, p1) = self.pages[0], self.pages[-1]
         rate = (p1 - p0) / (t1 - t0) if t1 > t0 else 0.0
-        ceilings = dict(getattr(self.spider, "overflow_ceiling", {}) or {})
-        asked = len(getattr(self.spider, "requested", ()) or ())
+        walk = self.spider.walk if isinstance(self.spider, ChannelCrawl) else None
+        ceilings = dict(walk.overflow_ceiling) if walk else {}
+        asked = len(walk.requested) if walk else 0
         guess = estimate(stats, ceilings, asked, now - self.started) if with_estimate else None
         return describe(stats, rate, guess)
 

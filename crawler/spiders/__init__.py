@@ -7,13 +7,16 @@ from typing import Protocol, runtime_checkable
 
 from crawler.output import Mode
 from crawler.site.channels import Channel
+from crawler.spiders.walk import Walk
 
 
 @runtime_checkable
 class ChannelCrawl(Protocol):
-    """A spider that walks declared channels: the channels it locks and reports on, its mode."""
+    """A spider that walks declared channels: the channels it locks and reports on, its mode,
+    and its walk (what it asked for so far, the pagers it knows), which progress reads."""
 
     channels: tuple[Channel, ...]
+    walk: Walk
 
     @property
     def mode(self) -> Mode: ...

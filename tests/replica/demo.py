@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,29 +16,7 @@ from pathlib import Path
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
-REPO = Path(__file__).resolve().parents[2]
-
-# The replica is ours and on loopback: no politeness delays against it.
-REPLICA_SETTINGS = {
-    "DOWNLOAD_DELAY": 0,
-    "AUTOTHROTTLE_ENABLED": False,
-    "CONCURRENT_REQUESTS": 32,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
-    "LOG_LEVEL": "WARNING",
-}
-
-
-def start_replica(scale: int, seed: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.replica", "serve", "--port", "0", "--scale", str(scale), "--seed", str(seed)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("serving on "):
-        proc.kill()
-        raise RuntimeError(f"the replica did not start: {line!r}")
-    return proc, line.removeprefix("serving on ")
+from tests.replica.harness import REPLICA_SETTINGS, ReplicaServer, crawl_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,11 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="output")
     args = parser.parse_args(argv)
 
-    replica, address = start_replica(args.scale, args.seed)
-    os.environ["http_proxy"] = address
-    os.environ.pop("no_proxy", None)
-    os.environ.pop("NO_PROXY", None)
-    try:
+    with ReplicaServer("--scale", str(args.scale), "--seed", str(args.seed)) as replica:
+        environment = crawl_env(replica.address)  # the crawl runs in this process
+        os.environ.clear()
+        os.environ.update(environment)
         settings = get_project_settings()
         settings.setdict({**REPLICA_SETTINGS, "OUTPUT_DIR": args.output}, priority="cmdline")
         process = CrawlerProcess(settings)
@@ -62,12 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         process.crawl(crawler)
         process.start()
         elapsed = time.monotonic() - started
-    finally:
-        replica.terminate()
-        replica.wait(timeout=10)
     stats = crawler.stats.get_stats() if crawler.stats else {}
     failed = sum(v for k, v in stats.items() if k.startswith("failures/"))
-    print(f"replica: {address} (scale {args.scale}, seed {args.seed})")
+    print(f"replica: {replica.address} (scale {args.scale}, seed {args.seed})")
     stored = sum(1 for path in (Path(args.output) / "articles").glob("date=*/articles.jsonl")
                  for line in path.open(encoding="utf-8") if line.strip())
     print(f"mode:            {stats.get('crawl/mode')} (a second run fetches only what is new)")
