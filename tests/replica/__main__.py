@@ -7,7 +7,15 @@ import json
 import sys
 
 from tests.replica.server import FAULT_PROFILES, serve
-from tests.replica.site import DEFAULT_SCALE, DEFAULT_SEED, build_site, copy_truth
+from tests.replica.site import (
+    DEFAULT_SCALE,
+    DEFAULT_SEED,
+    ERA_2018,
+    ERAS,
+    SERVED,
+    build_site,
+    copy_truth,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=DEFAULT_SEED)
         p.add_argument("--grow", type=int, default=0,
                        help="stories published after the rest: the same site some days later")
+        p.add_argument("--era", default=ERA_2018, choices=ERAS,
+                       help="2018: the portal on hebei.com.cn as its stored pages show it (default); "
+                            "2026: the same with the portal of 2026 on hebccw.cn (docs/replica.md)")
     sub.choices["serve"].add_argument("--port", type=int, default=0, help="0 picks a free port")
     sub.choices["serve"].add_argument("--host", default="127.0.0.1", help="a loopback address")
     sub.choices["serve"].add_argument("--faults", default="none", choices=sorted(FAULT_PROFILES),
@@ -27,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "--copies", action="store_true", help="one line per published copy instead of per story"
     )
     args = parser.parse_args(argv)
-    site = build_site(args.scale, args.seed, args.grow)
+    site = build_site(args.scale, args.seed, args.grow, args.era)
     if args.command == "serve":
         if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
             parser.error("the replica only listens on loopback addresses")
@@ -35,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = sys.stdout
     if args.copies:
-        rows = [copy_truth(c) for s in site.stories for c in s.copies]
+        rows = [copy_truth(c) for s in site.stories for c in s.copies if c.fate == SERVED]
     else:
         rows = site.truth()
     for row in rows:

@@ -21,6 +21,7 @@ from tests.replica.site import (
     Listing,
     RollingPage,
     Site,
+    family_rank,
 )
 
 CHARSET_META = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />'
@@ -276,7 +277,9 @@ def render_count_script(listing: Listing) -> str:
 
 def side_boxes(site: Site, listing: Listing, page: int | None) -> str:
     rng = random.Random(f"side/{listing.key}/{page}")
-    others = [lst for lst in site.listings if lst is not listing and lst.entries]
+    # the listing's own host family: the 2026 era leaves the old family's pages as they were
+    others = [lst for lst in site.listings if lst is not listing and lst.entries
+              and family_rank(lst.host) == family_rank(listing.host)]
     picks = []
     for _ in range(6):
         lst = rng.choice(others)

@@ -2,7 +2,8 @@
 
 A request is routed by the host of its absolute URI (proxy form, `GET http://heb.hebei.com.cn/...`)
 or by its Host header (direct form), so production spiders reach it with `http_proxy` set and
-request the real URLs unchanged.
+request the real URLs unchanged. With `https_proxy` set too, https requests arrive as CONNECT
+tunnels (`tls.py`) and are served the same pages.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from urllib.parse import urlsplit
 from twisted.internet import reactor
 from twisted.web import resource, server
 
-from tests.replica import render
-from tests.replica.site import HOSTS_WITH_CHARSET_HEADER, Site
+from tests.replica import render, render2026
+from tests.replica.era2026 import Listing2026
+from tests.replica.site import HOSTS_WITH_CHARSET_HEADER, PORTAL_2026, Site
+from tests.replica.tls import TunnelingFactory
 
 # A 1x1 GIF stands in for every image.
 _PIXEL = bytes.fromhex("47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b")
@@ -120,6 +123,9 @@ class Router:
         ctype = "text/html; charset=gb2312" if host in HOSTS_WITH_CHARSET_HEADER else "text/html"
         return Response(status, text.encode(render.ENCODING), ctype)
 
+    def html_2026(self, text: str, status: int = 200, charset_header: bool = True) -> Response:
+        return Response(status, text.encode(render2026.ENCODING), render2026.content_type(charset_header))
+
     def get(self, url: str) -> Response:
         hit = self.cache.get(url)
         if hit is not None:
@@ -136,26 +142,41 @@ class Router:
         host, path = parts.hostname or "", parts.path or "/"
         canonical = f"http://{host}{path}"
         site = self.site
-        if not host.endswith("hebei.com.cn"):
+        if not host.endswith(site.domains):
             return Response(502, b"not part of the replica: " + host.encode(), "text/plain")
         if path == "/robots.txt":
             return Response(200, _ROBOTS, "text/plain")
         if path.endswith((".jpg", ".gif", ".png")):
             return Response(200, _PIXEL, "image/gif")
+        if canonical in site.redirects:
+            return Response(301, b"", "text/html", location=site.redirects[canonical])
+        if canonical in site.gone:
+            return self.html(host, render.render_simple("404 页面不存在"), status=404)
         hit = site.article_pages.get(canonical)
         if hit is not None:
             copy, index = hit
+            if copy.layout == PORTAL_2026:
+                assert isinstance(copy.listing, Listing2026)
+                return self.html_2026(render2026.render_article(site, copy, index),
+                                      charset_header=copy.listing.charset_header)
             return self.html(host, render.render_article(copy, index))
         canonical = self.listing_aliases.get(canonical, canonical)
         listing_hit = site.listing_pages.get(canonical)
         if listing_hit is not None:
             listing, page = listing_hit
+            if isinstance(listing, Listing2026):
+                return self.html_2026(render2026.render_listing(site, listing, page),
+                                      charset_header=listing.charset_header)
             return self.html(host, render.render_listing(site, listing, page))
         if canonical in self.count_scripts:
             script = render.render_count_script(self.count_scripts[canonical])
             return Response(200, script.encode(render.ENCODING), "application/javascript")
         if canonical in self.rolling:
             return self.html(host, render.render_rolling(self.rolling[canonical]))
+        if host.endswith(site.domains[1:]):  # the newest family (none in the default era)
+            if path in ("/", "/index.shtml"):
+                return self.html_2026(render2026.render_host_home(site, host))
+            return self.html_2026(render2026.render_not_found(site), status=404)
         if path in ("/", "/index.shtml") or host == "v.hebei.com.cn" or "/zt/" in path:
             return self.html(host, render.render_home(host, self.homes.get(host, [])))
         return self.html(host, render.render_simple("404 页面不存在"), status=404)
@@ -192,9 +213,9 @@ class ReplicaResource(resource.Resource):
 
     def render(self, request: server.Request) -> bytes | int:
         uri = request.uri.decode("latin-1")
-        if not uri.startswith(("http://", "https://")):
+        if not uri.startswith(("http://", "https://")):  # direct, or through a CONNECT tunnel
             host = (request.getHeader("host") or "").split(":")[0].lower()
-            uri = f"http://{host}{uri}"
+            uri = f"{'https' if request.isSecure() else 'http'}://{host}{uri}"
         if self.on_request is not None:
             self.on_request(uri)
         uri = urlsplit(uri)._replace(scheme="http", query="", fragment="").geturl()
@@ -238,7 +259,7 @@ def serve(site: Site, port: int, interface: str = "127.0.0.1", faults: str = "no
     router = Router(site, faults=Faults(site, profile) if profile != FAULT_PROFILES["none"] else None)
     factory = server.Site(ReplicaResource(router))
     factory.log = lambda request: None  # type: ignore[method-assign]
-    listener = reactor.listenTCP(port, factory, interface=interface)  # type: ignore[attr-defined]
+    listener = reactor.listenTCP(port, TunnelingFactory(factory, site.domains), interface=interface)  # type: ignore[attr-defined]
     print(f"serving on http://{interface}:{listener.getHost().port}", flush=True)
     sys.stdout.flush()
     reactor.run()  # type: ignore[attr-defined]

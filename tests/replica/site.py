@@ -3,6 +3,7 @@
 `build_site(scale, seed)` is deterministic. Every record of the shared corpus becomes a story (the
 seed story keeps its second copy); generated stories fill the site up to `scale` distinct stories.
 `render.py` turns the model into pages; `truth()` states what a correct crawl must produce.
+`build_site(..., era=ERA_2026)` adds the portal as it is in 2026 (`era2026.py`) to that same site.
 """
 
 from __future__ import annotations
@@ -31,15 +32,26 @@ CORPUS_PATH = Path(__file__).resolve().parent / "data" / "articles.jsonl"
 DEFAULT_SCALE = 1000
 DEFAULT_SEED = 1
 
+# The portal as its stored pages show it (hebei.com.cn, the default), and as it is in 2026.
+ERA_2018, ERA_2026 = "2018", "2026"
+ERAS = (ERA_2018, ERA_2026)
+# The host families, oldest first: one article id is one page whichever family serves it, and
+# the truth records it under the newest family that lists it (docs/replica.md).
+FAMILIES = ("hebei.com.cn", "hebccw.cn")
+
 # Layout families (section 3 and 4 of the site notes) and the parser version a page must get.
 MAIN, OLD, TIME_FIRST, BANNER, CITY = "main", "old", "time-first", "banner", "city"
+PORTAL_2026 = "hebccw"  # the 2026 template: h1 + div.detailMessage, UTF-8 (notes section 1-2)
 PARSER_OF_LAYOUT = {
     MAIN: EnorthBV1.name,
     OLD: EnorthAV1.name,
     TIME_FIRST: EnorthBTimeFirstV1.name,
     BANNER: EnorthBannerV1.name,
     CITY: EnorthCityV1.name,
+    PORTAL_2026: "hebccw/v1",  # family hebccw, version 1: a literal until that parser is committed
 }
+# What an old-family URL of a copy does: serves its page, 301s to the newest family, or 404s.
+SERVED, MOVED, GONE = "served", "moved", "gone"
 # Hosts whose HTTP Content-Type names the charset; the others say only text/html.
 HOSTS_WITH_CHARSET_HEADER = {"heb.hebei.com.cn", "report.hebei.com.cn"}
 
@@ -159,6 +171,7 @@ class Copy:
     pages: list[list[Block]]
     editor: str | None
     https_link: bool = False  # the listing links it as https://
+    fate: str = SERVED  # SERVED, or MOVED/GONE: its URLs 301 to the newest family or 404
 
     @property
     def host(self) -> str:
@@ -212,7 +225,7 @@ class Story:
 
     @property
     def primary(self) -> Copy:
-        return min(self.copies, key=lambda c: (c.published, c.article_id))
+        return recorded_copies(self)[0]
 
 
 @dataclass
@@ -229,6 +242,7 @@ class Site:
     listings: list[Listing]
     stories: list[Story]
     rolling: list[RollingPage]
+    domains: tuple[str, ...] = FAMILIES[:1]  # the hosts served: these domains and their subdomains
 
     @cached_property
     def roots(self) -> list[Listing]:
@@ -238,7 +252,19 @@ class Site:
 
     @cached_property
     def article_pages(self) -> dict[str, tuple[Copy, int]]:
-        return {c.page_url(i): (c, i) for s in self.stories for c in s.copies for i in range(len(c.pages))}
+        return {c.page_url(i): (c, i) for s in self.stories for c in s.copies if c.fate == SERVED
+                for i in range(len(c.pages))}
+
+    @cached_property
+    def redirects(self) -> dict[str, str]:
+        """Old-family page URL -> the https URL of the same path in the newest family (301)."""
+        return {u: newest_family_url(u) for s in self.stories for c in s.copies if c.fate == MOVED
+                for u in c.page_urls}
+
+    @cached_property
+    def gone(self) -> set[str]:
+        """Old-family page URLs of copies that moved and left nothing behind (404)."""
+        return {u for s in self.stories for c in s.copies if c.fate == GONE for u in c.page_urls}
 
     @cached_property
     def listing_pages(self) -> dict[str, tuple[Listing, int | None]]:
@@ -254,6 +280,34 @@ class Site:
 
 
 # ---------------------------------------------------------------- truth
+
+def family_rank(host: str) -> int:
+    """0 for hebei.com.cn, 1 for hebccw.cn: the higher, the newer."""
+    return max((i for i, domain in enumerate(FAMILIES) if host == domain or host.endswith("." + domain)), default=0)
+
+
+def newest_family_url(url: str) -> str:
+    """The same path on the same subdomain of the newest family, over https."""
+    host, path = url.split("://", 1)[1].split("/", 1)
+    return f"https://{host.removesuffix(FAMILIES[0]) + FAMILIES[-1]}/{path}"
+
+
+def recorded_copies(story: Story) -> list[Copy]:
+    """One copy per article id, earliest first: where both families list an id, the newest
+    family's (its URL is the one recorded; docs/replica.md)."""
+    best: dict[str, Copy] = {}
+    for c in story.copies:
+        if c.article_id not in best or family_rank(c.host) > family_rank(best[c.article_id].host):
+            best[c.article_id] = c
+    return sorted(best.values(), key=lambda c: (c.published, c.article_id))
+
+
+def served_urls(story: Story, copy: Copy) -> list[str]:
+    """Every URL answering 200 with a page of this copy's article id: its own, then the other
+    family's."""
+    twins = [c for c in story.copies if c.article_id == copy.article_id and c is not copy and c.fate == SERVED]
+    return [u for c in [copy, *twins] for u in c.page_urls]
+
 
 def normalise(text: str) -> str:
     """Trim and collapse whitespace runs (U+3000 and nbsp included) to one space."""
@@ -278,6 +332,8 @@ def page_fields(copy: Copy) -> dict:
     images: list[dict] = []
     for index, blocks in enumerate(copy.pages):
         page_url = copy.page_url(index)
+        if copy.layout == PORTAL_2026:  # its images are absolute: their scheme is the page's, https
+            page_url = page_url.replace("http://", "https://", 1)
         for pos, block in enumerate(blocks):
             nxt = blocks[pos + 1] if pos + 1 < len(blocks) else None
             if block.kind == "lead":
@@ -305,7 +361,7 @@ def page_fields(copy: Copy) -> dict:
         "captions": captions,
         "images": images,
         "editor": copy.editor,
-        "keywords": list(story.keywords),
+        "keywords": [] if copy.layout == PORTAL_2026 else list(story.keywords),  # no 关键词 line
         "breadcrumbs": copy.breadcrumbs,
         "pages": len(copy.pages),
         "parser": PARSER_OF_LAYOUT[copy.layout],
@@ -317,16 +373,16 @@ def copy_truth(copy: Copy) -> dict:
 
 
 def story_truth(story: Story) -> dict:
-    primary = story.primary
+    copies = recorded_copies(story)
+    primary = copies[0]
     fields = page_fields(primary)
-    copies = sorted(story.copies, key=lambda c: (c.published, c.article_id))
     return {
         "id": primary.article_id,
         **fields,
         "appearances": [
             {"url": c.url, "breadcrumbs": c.breadcrumbs, "timestamp": iso(c.published)} for c in copies
         ],
-        "urls": [u for c in copies for u in c.page_urls],
+        "urls": [u for c in copies for u in served_urls(story, c)],
     }
 
 
@@ -428,12 +484,13 @@ class _Builder:
         self.stories: list[Story] = []
         self.records = [json.loads(line) for line in CORPUS_PATH.read_text(encoding="utf-8").splitlines() if line]
         self.sentences = C.corpus_sentences(self.records)
+        self.anchors = _ID_ANCHORS
         self.anchor_times = [t for t, _ in _ID_ANCHORS]
 
     # ids ---------------------------------------------------------------
     def id_for(self, ts: datetime) -> int:
-        i = max(1, min(bisect.bisect_left(self.anchor_times, ts), len(_ID_ANCHORS) - 1))
-        (t0, v0), (t1, v1) = _ID_ANCHORS[i - 1], _ID_ANCHORS[i]
+        i = max(1, min(bisect.bisect_left(self.anchor_times, ts), len(self.anchors) - 1))
+        (t0, v0), (t1, v1) = self.anchors[i - 1], self.anchors[i]
         frac = (ts - t0).total_seconds() / (t1 - t0).total_seconds()
         guess = int(v0 + frac * (v1 - v0)) + self.rng.randint(-40, 40)
         return self.claim(guess)
@@ -730,9 +787,16 @@ class _Builder:
         qjhb.extra_links.append(("专题：奋进新征程", "http://heb.hebei.com.cn/zt/fjxzc/index.shtml", "2022-10-16"))
 
 
-def build_site(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, grow: int = 0) -> Site:
+def build_site(scale: int = DEFAULT_SCALE, seed: int = DEFAULT_SEED, grow: int = 0, era: str = ERA_2018) -> Site:
     """The site at `scale` distinct stories; `grow` more stories published after all of them
-    (the same site a few days later: every earlier page of an overflow listing keeps its content)."""
-    site = _Builder(scale, seed, grow).build()
+    (the same site a few days later: every earlier page of an overflow listing keeps its content).
+    ERA_2026 adds the 2026 portal to that site, and then the `grow` stories are 2026 ones."""
+    if era not in ERAS:
+        raise ValueError(f"unknown era {era!r}: one of {', '.join(ERAS)}")
+    site = _Builder(scale, seed, 0 if era == ERA_2026 else grow).build()
     site.seed = seed
+    if era == ERA_2026:
+        from tests.replica.era2026 import add_2026_portal  # it builds on this module
+
+        add_2026_portal(site, grow)
     return site
