@@ -43,7 +43,8 @@ class PortalGate:
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("gate/refused")
         self.crawler.stats.inc_value(f"gate/refused/{reason.split(':')[0]}")
-        raise RefusedRequest(f"refused by the portal gate: {reason}")
+        redirected = f" (redirected to {request.url})" if request.meta.get("redirect_urls") else ""
+        raise RefusedRequest(f"refused by the portal gate: {reason}{redirected}")
 
 
 class PublicAddressResolver(CachingThreadedResolver):
@@ -64,12 +65,16 @@ class PublicAddressResolver(CachingThreadedResolver):
         return address
 
 
-_COMPLETE_ENDINGS = (b"</html>", b";", b"}")
+_SCRIPT_ENDINGS = (b";", b"}")
 
 
 def looks_complete(body: bytes) -> bool:
-    """Whether a body whose length nobody announced ends where a page or a script ends."""
-    return body.rstrip().lower().endswith(_COMPLETE_ENDINGS)
+    """Whether a body whose length nobody announced ends where a page or a script ends: a page
+    (it opens `<html`) once it has its `</html>` (a CMS may print a comment after it), a script
+    at a `;` or `}`. A page cut after `&nbsp;` ends in `;` too, and is not complete."""
+    if b"<html" in body[:4096].lower():
+        return b"</html>" in body[-4096:].lower()
+    return body.rstrip().endswith(_SCRIPT_ENDINGS)
 
 
 class PartialResponseMiddleware:
@@ -78,7 +83,7 @@ class PartialResponseMiddleware:
     Scrapy flags `partial` every body that ended when the connection closed without a length
     (no Content-Length, not chunked): complete or cut short, nobody can tell from the transfer.
     So a partial body counts as cut short unless it ends like a whole page (`</html>`) or a
-    whole pager script (`;` or `}`)."""
+    whole pager script (`;` or `}`): `looks_complete`."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -155,8 +160,9 @@ class RedirectLoopMiddleware:
 
 class CallbackFailures:
     """A spider middleware: an exception in any callback becomes a recorded failure of that page
-    (`failures/`, counted in `failures/<kind>`; Scrapy counts `spider_exceptions/<type>` too) and
-    the rest of the crawl goes on."""
+    (`failures/`, counted in `failures/<kind>`, and in `spider_exceptions/count` and
+    `spider_exceptions/<type>` as Scrapy counts the exceptions nobody handles: the monitor fails
+    the run on them) and the rest of the crawl goes on."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -169,5 +175,8 @@ class CallbackFailures:
         recorder = getattr(self.crawler.spider, "callback_failed", None)
         if recorder is None:
             return None  # not our spider: Scrapy logs it as usual
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("spider_exceptions/count")
+        self.crawler.stats.inc_value(f"spider_exceptions/{type(exception).__name__}")
         recorder(response, exception)
         return []

@@ -201,10 +201,25 @@ class FailureLog(RunLog):
 
     FOLDER = "failures"
 
-    def record(self, url: str, kind: str, reason: str, referer: str | None = None) -> None:
-        """One page given up on: `kind` is listing, article, script; `reason` says why."""
+    def record(self, url: str, kind: str, reason: str, referer: str | None = None, channel: str | None = None) -> None:
+        """One page given up on: `kind` is listing, article, script; `reason` says why; `channel`
+        is the channel whose walk asked for it (the next run retries a failed article under it)."""
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("failures/total")
         self.crawler.stats.inc_value(f"failures/{kind}")
-        self.append({"url": url, "kind": kind, "reason": reason, "referer": referer,
+        self.append({"url": url, "kind": kind, "reason": reason, "referer": referer, "channel": channel,
                      "at": datetime.now(UTC).isoformat(timespec="seconds")})
+
+    @staticmethod
+    def read(path: Path) -> list[dict[str, Any]]:
+        """The lines of one run's failure file ([] when it has none); a line cut short by a killed
+        process is left out."""
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+            try:
+                found = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(found, dict):
+                lines.append(found)
+        return lines

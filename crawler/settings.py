@@ -11,8 +11,13 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 COMMANDS_MODULE = "crawler.commands"
 
-# An honest User-Agent with a way to reach us.
-USER_AGENT = "hebei-crawler/0.1 (+https://github.com/hebei-crawler; news archive research)"
+# An honest User-Agent: what crawls, and why. The contact is added to it (crawler/ops/contact.py).
+USER_AGENT = "hebei-crawler/0.1 (news archive research)"
+# Who runs this crawl, for the site's operators to reach: a URL or a mail address, which ends the
+# User-Agent (`...; +https://example.org/crawler)`). Fill it in before the first live crawl (README);
+# a crawl started without it warns.
+CRAWLER_CONTACT = ""
+ADDONS = {"crawler.ops.contact.Contact": 0}
 ROBOTSTXT_OBEY = True
 
 # Politeness for the live site: at most one request per second per host, AutoThrottle on.
@@ -54,6 +59,19 @@ LISTING_MAX_PAGES = 20000
 # An article claiming more pages than this (its v5.pages block) is a failure, not fetched.
 ARTICLE_MAX_PAGES = 50
 
+# Memory is bounded (docs/operations.md, "Memory"). A body larger than this, as sent or once
+# decompressed (Scrapy counts both), is cut off and recorded as a failure: pages here are at most
+# 9 KB (the replica) and 7 KB (the stored live pages), so 4 MiB is hundreds of times a real page.
+DOWNLOAD_MAXSIZE = 4 * 1024 * 1024
+# A body larger than this, as sent or once decompressed, is logged as a warning.
+DOWNLOAD_WARNSIZE = 1024 * 1024
+# Scrapy's memory watch: the crawl's peak resident memory in the stats (`memusage/max`).
+MEMUSAGE_ENABLED = True
+# Past this much resident memory the crawl stops cleanly (finish reason memusage_exceeded) and the
+# monitor fails it: a 10,000-story crawl of the replica peaks at 124 MiB (95 at start, +1.4 KiB per
+# request), so 1 GiB holds a backfill of some 600,000 requests.
+MEMUSAGE_LIMIT_MB = 1024
+
 # Where stories, rejects, run manifests and state go (docs/data.md).
 OUTPUT_DIR = "output"
 # The state store (pipelines/state/): "sqlite" (OUTPUT_DIR/.state/) or "redis" (several machines).
@@ -66,6 +84,11 @@ STORE_FLUSH_SECONDS = 1.0
 # Seconds between partition rewrites: how late at most a recorded story reaches its file (and is
 # known to incremental runs). A killed process's recorded stories are written by the next run.
 STORE_WRITE_SECONDS = 10.0
+
+# A copy whose JSON (UTF-8) is larger is rejected by validation (0: no limit). The largest corpus record
+# is 14 KB; a stored line is its primary copy plus one appearance (about 250 bytes) per copy, so
+# it reaches DuckDB's maximum_object_size (16 MiB) only past 60,000 copies of one story.
+ITEM_MAX_BYTES = 1024 * 1024
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
@@ -110,3 +133,16 @@ PROGRESS_INTERVAL = 30.0
 SCHEDULE_PLAN = "crawl-plan.toml"
 # Seconds after its due time a scheduled run may start before the due time counts as missed.
 SCHEDULE_GRACE = 600
+# What a scrapyd job (`schedule.json -d setting=NAME=VALUE`) may set: politeness, limits, checks,
+# logging. Any other setting, and an argument the spider does not take, refuses the job before it
+# crawls (crawler/ops/scrapyd_guard.py): commands, webhooks, the state store, classes to load.
+SCRAPYD_JOB_SETTINGS = [
+    "OUTPUT_DIR", "LOG_LEVEL", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN", "DOWNLOAD_DELAY",
+    "DOWNLOAD_TIMEOUT", "AUTOTHROTTLE_ENABLED", "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_MAX_DELAY",
+    "AUTOTHROTTLE_TARGET_CONCURRENCY", "RETRY_TIMES", "CLOSESPIDER_TIMEOUT", "CLOSESPIDER_ITEMCOUNT",
+    "CLOSESPIDER_PAGECOUNT", "CLOSESPIDER_ERRORCOUNT", "MONITOR_HISTORY_RUNS", "MONITOR_MIN_HISTORY",
+    "MONITOR_STORIES_TOLERANCE", "MONITOR_FIELD_COVERAGE", "MONITOR_MAX_RATES", "MONITOR_MIN_SAMPLE",
+    "PROGRESS_INTERVAL",
+]
+# A scrapyd job's OUTPUT_DIR must lie inside this directory (relative: to scrapyd's working directory).
+SCRAPYD_OUTPUT_ROOT = "output"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 TEMP_SUFFIX = ".tmp"
 # Linux `syncfs(fd)`: flushes one filesystem, one journal commit for many files. None elsewhere.
@@ -71,14 +72,41 @@ def _syncfs(root: Path) -> None:
 # thousands of new files costs more than several that follow a few dozen each (measured on ext4:
 # docs/data.md, Performance).
 REPLACE_CHUNK = 64
+Name = TypeVar("Name", bound=Hashable)  # what `rounds` groups: paths, partition names
 
 
-def replace_files(root: Path, files: Mapping[Path, str | None]) -> None:
+def rounds(names: Iterable[Name], together: Iterable[tuple[Name, Name]] = (), size: int = REPLACE_CHUNK
+           ) -> list[list[Name]]:
+    """`names` in order, in rounds of at most `size`, the two names of each pair of `together`
+    in one round (linked names beyond `size` make one larger round)."""
+    leader = {name: name for name in names}
+
+    def group_of(name: Name) -> Name:
+        while leader[name] != name:
+            name = leader[name]
+        return name
+
+    for first, second in together:
+        if first in leader and second in leader:
+            leader[group_of(second)] = group_of(first)
+    groups: dict[Name, list[Name]] = {}
+    for name in leader:
+        groups.setdefault(group_of(name), []).append(name)
+    planned: list[list[Name]] = []
+    for group in groups.values():
+        if not planned or len(planned[-1]) + len(group) > size:
+            planned.append([])
+        planned[-1] += group
+    return planned
+
+
+def replace_files(root: Path, files: Mapping[Path, str | None], together: Iterable[tuple[Path, Path]] = ()) -> None:
     """Replace many files under `root`, each atomically (None: remove it), `REPLACE_CHUNK` at a
-    time. A crash leaves each file old or new, never a mix; when this returns, all are durable."""
-    items = list(files.items())
-    for start in range(0, len(items), REPLACE_CHUNK):
-        _replace_files(root, dict(items[start:start + REPLACE_CHUNK]))
+    time, the two files of each pair of `together` in the same round (a story moving between two
+    partitions leaves one and enters the other at once). A crash leaves each file old or new,
+    never a mix; when this returns, all are durable."""
+    for names in rounds(files, together):
+        _replace_files(root, {path: files[path] for path in names})
 
 
 def _replace_files(root: Path, files: Mapping[Path, str | None]) -> None:

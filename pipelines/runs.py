@@ -5,6 +5,8 @@ names a partition before the partition changes: a run killed after a write still
 the end. A manifest whose `end` is null belongs to a run that is still going; the next run to
 start marks a dead one `"finish_reason": "killed"` (a run holds a lock on
 `OUTPUT_DIR/.state/runs/<run_id>.lock` while it lives; the kernel drops it when the process dies).
+A run is alive while its manifest has not ended and its lock is held (`lock_held`): the store asks
+this (`RunManifest.others_alive`) before it makes ids final (docs/data.md, "Story identity").
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from scrapy.crawler import Crawler
 
@@ -22,6 +27,21 @@ from pipelines.files import make_dirs, write_atomically
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def lock_held(path: Path) -> bool:
+    """Whether a run's liveness lock is held by a live process (a missing file is held by none)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the probe's lock, if it got it
+    return False
 
 
 class RunManifest:
@@ -77,16 +97,28 @@ class RunManifest:
         write_atomically(self.path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 
     def close(self, reason: str) -> None:
-        self.write(end=now(), finish_reason=reason)
-        if self.lock_fd is not None:
-            os.close(self.lock_fd)
-            self.output.run_lock(self.run_id).unlink(missing_ok=True)
-            self.lock_fd = None
+        """The last manifest, then the run is no longer alive: even when the manifest cannot be
+        written (a full disk), the lock goes (the next run then marks this one killed)."""
+        try:
+            self.write(end=now(), finish_reason=reason)
+        finally:
+            if self.lock_fd is not None:
+                os.close(self.lock_fd)
+                self.output.run_lock(self.run_id).unlink(missing_ok=True)
+                self.lock_fd = None
+
+    def open_runs(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """The manifests of other runs that have not ended: alive, or dead without a word."""
+        for path, manifest in self.output.manifests():
+            if path != self.path and manifest.get("end") is None and not manifest.get("finish_reason"):
+                yield path, manifest
+
+    def others_alive(self) -> list[str]:
+        """The ids of the other runs alive now (not ended, their liveness lock held)."""
+        return [path.stem for path, _ in self.open_runs() if lock_held(self.output.run_lock(path.stem))]
 
     def mark_dead_runs(self) -> None:
-        for path, manifest in self.output.manifests():
-            if path == self.path or manifest.get("end") is not None or manifest.get("finish_reason"):
-                continue
+        for path, _ in self.open_runs():
             lock = self.output.run_lock(path.stem)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
             try:

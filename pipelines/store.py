@@ -16,46 +16,113 @@ killed process loses to a second; a rewrite costs a file creation (and, for a ne
 directory) per partition, and a partition rewritten every second is rewritten again and again as
 copies of its stories arrive from other collections (docs/data.md, Performance).
 
+The two partitions of a story that moved to another day are rewritten in the same round (the state
+keeps the pair: `StateStore.moved_together`), so that no reader finds it in both files, nor in
+neither. At open, a cheap check (docs/data.md, "Verify and repair"): a damaged state stops the run
+with one message (finish reason `state_damaged`); a partition file that is gone though the state
+holds its stories is written again, with a WARNING; both count `store/verify_problems`.
+
 Stats (the crawl summary reads them): `pipeline/stories_new` (= `pipeline/stories_written`: lines
 this run added), `pipeline/stories_updated` (stories of earlier runs whose line changed),
 `pipeline/copies_merged` (and `/fingerprint`, `/near_duplicate`: what matched), `copies_changed`
 (pages seen again with new content), `copies_unchanged`, `copies_failed` (logged with the reason),
 `partitions_written`, `partitions_recovered` (pending at open).
+
+A failing state store (a Redis that went away, a database on a full disk) or a file that cannot
+be written (ENOSPC) never crashes the run: each is logged and counted, `store/backend_errors`
+(`/<exception>`) and `store/write_errors` (`/<errno>`), the copies it lost in `copies_failed`, and
+the monitor fails the run. What was not written stays pending for the next run.
+
+At the end of a run that finished, the ids of the stories it touched are settled
+(`StateStore.finalise_ids`, docs/data.md "Story identity"): final when no other run is alive
+(`store/ids_finalised`), else kept ready for the last run to end (`store/ids_left_ready`).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from scrapy import signals
+import redis
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
+from scrapy.statscollectors import StatsCollector
 
-from crawler.output import OutputDir
+from crawler.output import FinishReason, Mode, OutputDir
 from pipelines.dedupe import Copy
-from pipelines.files import REPLACE_CHUNK, remove_stale_temps, replace_files
+from pipelines.files import remove_stale_temps, replace_files, rounds
 from pipelines.runs import RunManifest
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
+from pipelines.state.protocol import StateError, damaged
 from pipelines.validate import record_of
 
 BATCH_ITEMS = 1000  # copies recorded in one transaction at most: bounds memory and lock time
+# The reason of a copy lost because the state failed as a whole (logged once per batch, not per copy).
+STATE_FAILED = "not recorded: the state store failed"
+# The finish reason of a run whose state is damaged or unreachable: it stops before it crawls.
+STATE_DAMAGED = "state_damaged"
 
 logger = logging.getLogger(__name__)
 
 
-def write_partitions(output: OutputDir, partitions: dict[str, list[str]], recovering: bool = False) -> None:
+def write_partitions(output: OutputDir, partitions: dict[str, list[str]], recovering: bool = False,
+                     moves: Iterable[tuple[str, str]] = ()) -> None:
     """Replace partition files with their lines (the caller holds the partitions lock); a partition
-    without lines (its last story moved to another day) loses its file. When `recovering`, first
-    remove the temp files a killed process may have left."""
+    without lines (its last story moved to another day) loses its file; the two partitions of each
+    of `moves` change in the same round. When `recovering`, first remove the temp files a killed
+    process may have left."""
     files: dict[Path, str | None] = {}
     for partition, lines in partitions.items():
         path = output.partition(partition)
         if recovering:
             remove_stale_temps(path.parent, path.name)
         files[path] = "".join(line + "\n" for line in lines) if lines else None
-    replace_files(output.root, files)
+    replace_files(output.root, files, [(output.partition(a), output.partition(b)) for a, b in moves])
+
+
+def rewrite_behind(state: StateStore, output: OutputDir, partitions: Iterable[str],
+                   moves: Sequence[tuple[str, str]] = (), recovering: bool = False) -> int:
+    """Rewrite, whole from the state, those of `partitions` whose file is behind it, under the
+    partitions lock, a round at a time (the two partitions of each of `moves` in one round: a
+    reader never sees a moved story twice); each round is marked written. Returns how many."""
+    written = 0
+    with state.partitions_lock():
+        for names in rounds(sorted(partitions), moves):  # a round's lines in memory at a time
+            snapshots = {name: state.snapshot(name) for name in names}
+            behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
+            if behind:
+                write_partitions(output, {name: s.lines for name, s in behind.items()}, recovering, moves)
+                state.mark_written({name: s.version for name, s in behind.items()})
+                written += len(behind)
+    return written
+
+
+def missing_partitions(state: StateStore, output: OutputDir) -> list[str]:
+    """The partitions whose file is gone though the state holds stories of them and wrote them
+    (call under the partitions lock: no file comes or goes meanwhile)."""
+    pending = set(state.pending_partitions())
+    return [name for name, stories in state.partitions().items()
+            if stories and name not in pending and not output.partition(name).exists()]
+
+
+def is_backend_error(error: Exception) -> bool:
+    """The state store itself failed (unreachable, full, broken), rather than refused one copy
+    (a constraint of its own, such as one id for two stories: sqlite3.IntegrityError)."""
+    return (isinstance(error, (OSError, sqlite3.OperationalError, sqlite3.InterfaceError, redis.RedisError))
+            or type(error) is sqlite3.DatabaseError)
+
+
+def walked_channels(spider: Spider | None, stats: StatsCollector) -> list[str]:
+    """The channels whose every listing page this run walked (a full crawl, or an incremental
+    one after a run that did not finish): none of their copies escaped it."""
+    walked_all = stats.get_value("crawl/mode") == Mode.FULL or stats.get_value("crawl/walk_all_after")
+    return sorted(channel.name for channel in getattr(spider, "channels", ())) if walked_all else []
 
 
 class StorePipeline:
@@ -68,10 +135,12 @@ class StorePipeline:
         self.write_seconds = crawler.settings.getfloat("STORE_WRITE_SECONDS")
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
+        self.crawler = crawler
         self.state: StateStore | None = None
         self.batch: list[Copy] = []
         self.dirty: set[str] = set()
         self.updated: set[int] = set()  # earlier runs' stories changed by this run
+        self.touched: set[int] = set()  # every story a copy of this run was recorded in
         self.last_flush = self.last_write = time.monotonic()
 
     @classmethod
@@ -81,11 +150,42 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        self.state = open_state(self.settings)
+        """Open the state and check it cheaply; a damaged one stops the run before it crawls, with
+        one message that says what to do (no traceback)."""
+        try:
+            self.state = open_state(self.settings)
+            self.check_state()
+        except StateError as error:
+            self.stats.inc_value("store/verify_problems")
+            logger.error("%s", error)
+            if self.state is not None:
+                self.state.close()
+                self.state = None
+            raise CloseSpider(STATE_DAMAGED) from None
         self.manifest.open()
         recovered = self.flush(everything=True)
         if recovered:
             self.stats.set_value("pipeline/partitions_recovered", recovered)
+
+    def check_state(self) -> None:
+        """The cheap part of `scrapy store verify`, at every open: the state's quick check (damage
+        raises StateError), then the partition files the state holds stories of that are gone:
+        marked pending, so that this open writes them again, and counted (`store/verify_problems`)."""
+        assert self.state is not None
+        problems = self.state.integrity(quick=True)
+        if problems:
+            raise damaged(self.state.location, problems)
+        with self.state.partitions_lock():
+            missing = missing_partitions(self.state, self.output)
+            if missing:
+                self.state.mark_pending(missing)
+        if missing:
+            self.stats.inc_value("store/verify_problems", len(missing))
+            named = ", ".join(str(self.output.partition(name).relative_to(self.output.root)) for name in missing[:3])
+            logger.warning("%d partition files are gone though the state holds their stories (%s%s): this run "
+                           "writes them again from the state. Something deleted them: run `scrapy store verify` "
+                           "to look for more damage, and `scrapy store repair` to fix what it finds",
+                           len(missing), named, ", ..." if len(missing) > 3 else "")
 
     def process_item(self, item: Any) -> Any:
         self.batch.append(Copy(record_of(item)))
@@ -100,7 +200,10 @@ class StorePipeline:
         inc = self.stats.inc_value
         if outcome.kind == FAILED:
             inc("pipeline/copies_failed")
-            logger.error("could not store %s: %s", copy.url, outcome.reason)
+            if not outcome.reason.startswith(STATE_FAILED):
+                logger.error("could not store %s: %s", copy.url, outcome.reason)
+        else:
+            self.touched.add(outcome.story_key)
         if outcome.kind == NEW:
             inc("pipeline/stories_new")
             inc("pipeline/stories_written")
@@ -127,11 +230,15 @@ class StorePipeline:
     def _record_copies(self, batch: list[Copy]) -> list[Outcome]:
         """The batch in one transaction; if the store refuses it as a whole (a constraint of its
         own, such as one id for two stories), each copy alone, so that only the copy at fault
-        fails, counted and logged with the reason."""
+        fails, counted and logged with the reason. If the state itself fails, every copy of the
+        batch is lost to this run (the next one fetches them again)."""
         assert self.state is not None
         try:
             return self.state.record_copies(batch, self.run)
         except Exception as error:
+            if is_backend_error(error):
+                self.backend_failed(error, f"recording {len(batch)} copies")
+                return [Outcome(FAILED, 0, "", None, self.run, (), f"{STATE_FAILED}: {error}")] * len(batch)
             if len(batch) == 1:
                 return [Outcome(FAILED, 0, "", None, self.run, (), f"{type(error).__name__}: {error}")]
             logger.warning("the state refused a batch of %d copies (%s: %s): recording them one by one",
@@ -140,35 +247,85 @@ class StorePipeline:
 
     def flush(self, everything: bool = False) -> int:
         """Record the gathered copies, then rewrite this run's dirty partitions (`everything`:
-        every pending one, whoever left it). Returns how many partition files were written."""
-        assert self.state is not None
+        every pending one, whoever left it). Returns how many partition files were written; a
+        failed write is counted and leaves its partitions pending (retried at the next flush)."""
         self.record()
         self.last_write = self.last_flush
+        try:
+            return self.write_pending(everything)
+        except OSError as error:  # a partition file or the manifest: the disk is full, read-only...
+            self.write_failed(error, "partition files")
+        except Exception as error:
+            if not is_backend_error(error):
+                raise
+            self.backend_failed(error, "writing partitions")
+        return 0
+
+    def write_pending(self, everything: bool) -> int:
+        assert self.state is not None
         partitions = self.dirty | (set(self.state.pending_partitions()) if everything else set())
         if not partitions:
             return 0
+        moves = self.state.moved_together(partitions)
+        if moves:  # a story left or entered one of them (in any process): its other partition too
+            partitions |= {name for move in moves for name in move} & set(self.state.pending_partitions())
         self.manifest.announce(partitions)
         self.state.make_durable()
-        written = 0
-        names = sorted(partitions)
-        with self.state.partitions_lock():
-            for start in range(0, len(names), REPLACE_CHUNK):  # a round's lines in memory at a time
-                snapshots = {name: self.state.snapshot(name) for name in names[start:start + REPLACE_CHUNK]}
-                behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
-                if behind:
-                    write_partitions(self.output, {name: s.lines for name, s in behind.items()}, recovering=everything)
-                    self.state.mark_written({name: s.version for name, s in behind.items()})
-                    written += len(behind)
+        written = rewrite_behind(self.state, self.output, partitions, moves, recovering=everything)
         self.dirty -= partitions
         self.stats.inc_value("pipeline/partitions_written", written)
         return written
 
     def close_spider(self) -> None:
-        self.flush(everything=True)
+        if self.state is not None:  # None: the state could not be opened, the run stopped at once
+            self.flush(everything=True)
+
+    def backend_failed(self, error: Exception, doing: str) -> None:
+        self.stats.inc_value("store/backend_errors")
+        self.stats.inc_value(f"store/backend_errors/{type(error).__name__}")
+        logger.error("the state store failed %s: %s: %s", doing, type(error).__name__, error)
+
+    def write_failed(self, error: OSError, what: str) -> None:
+        self.stats.inc_value("store/write_errors")
+        if name := errno.errorcode.get(error.errno or 0):
+            self.stats.inc_value(f"store/write_errors/{name}")
+        logger.error("could not write %s: %s", what, error)
 
     def spider_closed(self, reason: str) -> None:
-        """After every pipeline closed: a clean end fixes the ids and closes the manifest."""
-        assert self.state is not None
-        self.state.finalise_ids()
-        self.manifest.close(reason)
+        """After every pipeline closed: close the manifest (the run is no longer alive), then,
+        if the run finished, settle the ids of what it touched."""
+        if self.state is None:  # the state could not be opened: the run never started
+            return
+        try:
+            self.manifest.close(reason)
+        except OSError as error:
+            self.write_failed(error, "the run manifest")
+        if reason == FinishReason.FINISHED:
+            self.settle_ids()
         self.state.close()
+
+    def settle_ids(self) -> None:
+        """Final ids for what this run touched, and for the provisional stories of the channels it
+        walked every page of, if no other run is alive (asked under the state's writer lock, so
+        that of runs ending together the last one sees the others ended); else they stay ready."""
+        assert self.state is not None
+        alive: list[str] = []
+
+        def alone() -> bool:
+            alive[:] = self.manifest.others_alive()
+            return not alive
+
+        channels = walked_channels(self.crawler.spider, self.stats)
+        try:
+            final = self.state.finalise_ids(self.touched, channels, alone)
+        except Exception as error:
+            if not is_backend_error(error):
+                raise
+            self.backend_failed(error, "settling ids")
+            return
+        if alive:
+            self.stats.set_value("store/ids_left_ready", len(self.touched))
+            logger.info("ids of %d stories left ready: runs %s are alive, the last to end makes them final",
+                        len(self.touched), ", ".join(alive))
+        else:
+            self.stats.set_value("store/ids_finalised", final)

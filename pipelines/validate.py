@@ -3,7 +3,9 @@
 Required and non-empty: `url`, `title`, `timestamp` (ISO 8601 with offset, a real date); `body`
 may be empty only on a photo story (one with captions). Every other field must have its type.
 Text holding U+FFFD (the replacement character: a page decoded with the wrong charset) is a
-defect. A failing item is dropped, written to `OUTPUT_DIR/rejects/<run_id>.jsonl` with its URL,
+defect. An item whose JSON is larger than `ITEM_MAX_BYTES` (UTF-8) is rejected before anything
+else is looked at, so that no stored line can outgrow what its readers take (DuckDB reads a line
+of at most 16 MiB by default). A failing item is dropped, written to `OUTPUT_DIR/rejects/<run_id>.jsonl` with its URL,
 the reason and the offending fields, and counted (`pipeline/rejected`,
 `pipeline/rejected/<field>`).
 """
@@ -11,7 +13,9 @@ the reason and the offending fields, and counted (`pipeline/rejected`,
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -35,6 +39,8 @@ _VALIDATE = fastjsonschema.compile(SCHEMA)
 # One validator per field, to name every field at fault (the whole-item one stops at the first).
 _VALIDATE_FIELD = {name: fastjsonschema.compile(spec) for name, spec in SCHEMA["properties"].items()}
 REPLACEMENT_CHARACTER = "\ufffd"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,23 @@ def find_problems(record: dict[str, Any]) -> list[Problem]:
     if not problems:
         return problems
     return sorted(problems, key=lambda p: (_FIELD_ORDER.get(p.field, -1), p.message))
+
+
+def size_problem(record: dict[str, Any], limit: int) -> Problem | None:
+    """The item is larger than `limit` bytes as a line of JSON (0: no limit, as Scrapy's sizes),
+    which then names its largest field."""
+    if not limit:
+        return None
+    text = json.dumps(record, ensure_ascii=False, default=str)
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes in UTF-8: no need to encode
+        return None
+    size = len(text.encode("utf-8"))
+    if size <= limit:
+        return None
+    field, field_size = max(((name, len(json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")))
+                             for name, value in record.items()), key=lambda found: found[1])
+    return Problem("", f"the item is {size:,} bytes of JSON, more than ITEM_MAX_BYTES ({limit:,}); "
+                       f"its largest field is {field} ({field_size:,} bytes)")
 
 
 def _field_problems(record: dict[str, Any]) -> list[Problem]:
@@ -153,6 +176,7 @@ class ValidatePipeline:
     def __init__(self, crawler: Crawler) -> None:
         assert crawler.stats is not None
         self.stats = crawler.stats
+        self.max_bytes = crawler.settings.getint("ITEM_MAX_BYTES")
         self.rejects = RejectLog(crawler)
 
     @classmethod
@@ -161,10 +185,17 @@ class ValidatePipeline:
 
     def process_item(self, item: Any) -> Any:
         record = record_of(item)
-        problems = find_problems(record)
+        too_large = size_problem(record, self.max_bytes)
+        problems = [too_large] if too_large else find_problems(record)
         if not problems:
             return item
-        self.rejects.record(record, problems)
+        try:
+            self.rejects.record(record, problems)
+        except OSError as error:  # a full disk: the item is rejected all the same, and the run fails
+            self.stats.inc_value("validate/write_errors")
+            if name := errno.errorcode.get(error.errno or 0):
+                self.stats.inc_value(f"validate/write_errors/{name}")
+            logger.error("could not write the reject of %s: %s", record.get("url"), error)
         self.stats.inc_value("pipeline/rejected")
         for name in sorted({p.field or "item" for p in problems}):
             self.stats.inc_value(f"pipeline/rejected/{name}")

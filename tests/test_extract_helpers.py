@@ -9,19 +9,23 @@ from crawler.extract.body import (
     echoes_title,
     has_photo_credit,
     is_byline_lead,
+    is_pager_line,
     is_placeholder,
     lead_lines,
     segment_body,
 )
-from crawler.extract.breadcrumbs import parse_breadcrumbs
+from crawler.extract.breadcrumbs import has_trail_label, parse_breadcrumbs, parse_trail
 from crawler.extract.bylines import (
     Byline,
     parse_author_line,
     parse_editor,
+    parse_editor_line,
+    parse_info_line,
     parse_keywords,
+    parse_keywords_line,
     parse_source_line,
 )
-from crawler.extract.dates import parse_timestamp
+from crawler.extract.dates import dated_spans, parse_timestamp
 from crawler.extract.text import IMAGE, MEDIA, TEXT, Unit, absolute_url, clean_text
 from crawler.site.charset import charset_from_content_type, decode_html
 
@@ -333,7 +337,7 @@ def test_lead_lines_only_on_the_first_page() -> None:
 
 def test_clean_text_collapses_every_kind_of_space() -> None:
     assert clean_text("\u3000\u3000塞罕坝\xa0\xa0 机械林场\n") == "塞罕坝 机械林场"
-    assert clean_text("a\x01b\x7f") == "a b"
+    assert clean_text("a\x01b\x7f") == "ab"  # controls print nothing: removed, not spaced
     assert clean_text("“世界屋脊”，阿里") == "“世界屋脊”，阿里"  # full-width stays
 
 
@@ -435,3 +439,242 @@ def test_page_urls_when_the_current_page_is_linked_under_the_other_scheme() -> N
 def test_an_empty_pages_block_is_a_single_page() -> None:
     url = "http://heb.hebei.com.cn/system/2018/07/17/018955625.shtml"
     assert extract(pages_page(""), url).page_urls == [url]
+
+
+# ---------------------------------------------------------------- the 2026 template (hebccw/v1)
+
+
+@pytest.mark.parametrize(
+    ("line", "source", "authors", "timestamp"),
+    [
+        ("2026-09-10 09:30:12 来源：河北日报 作者：张三", "河北日报", ["张三"], "2026-09-10T09:30:12"),
+        ("来源：长城网 2026-09-10 09:30", "长城网", [], "2026-09-10T09:30:00"),
+        ("来源：长城网\xa0\xa02026-09-10 09:30\xa0\xa0作者：耿佳", "长城网", ["耿佳"], "2026-09-10T09:30:00"),
+        # spans printed without a space between them
+        ("2026-09-10 09:30:12来源：河北日报作者：张三、李四", "河北日报", ["张三", "李四"], "2026-09-10T09:30:12"),
+        ("发布时间： 2026年09月10日 09:30 来源： 冀云客户端", "冀云客户端", [], "2026-09-10T09:30:00"),
+        ("来源： 河北新闻网 时间：2025-09-19 08:45:00", "河北新闻网", [], "2025-09-19T08:45:00"),
+        ("来源：河北日报客户端 薛惠娟 任学光 2025-04-22 10:12:36", "河北日报客户端", ["薛惠娟", "任学光"], "2025-04-22T10:12:36"),
+        ("来源：长城网 | 作者：耿佳 | 2026-09-10 09:30 | 浏览次数：1024", "长城网", ["耿佳"], "2026-09-10T09:30:00"),
+        ("来源：长城网 分享到：", "长城网", [], None),
+        # the time it was published, not the time it was updated
+        ("更新时间：2026-09-11 10:00 发布时间：2026-09-10 09:30 来源：长城网", "长城网", [], "2026-09-10T09:30:00"),
+    ],
+)  # fmt: skip
+def test_info_line(line: str, source: str, authors: list[str], timestamp: str | None) -> None:
+    info = parse_info_line(line)
+    assert (info.source, info.authors) == (source, authors)
+    assert info.timestamp == (timestamp + "+08:00" if timestamp else None)
+
+
+def test_info_line_leaves_empty_what_it_does_not_say() -> None:
+    day_only = parse_info_line("2026-04-02\xa0\xa0来源：石家庄日报")
+    assert (day_only.timestamp, day_only.day, day_only.source) == (None, "2026-04-02", "石家庄日报")
+    time_only = parse_info_line("2025-11-12 15:00:00")
+    assert (time_only.source, time_only.has_source_label) == (None, False)
+    empty_source = parse_info_line("来源： 2026-09-10 09:30")
+    assert (empty_source.source, empty_source.has_source_label) == (None, True)
+    # words after the source that are not names are not taken for authors
+    unread = parse_info_line("来源：河北日报 本报记者 张三")
+    assert (unread.source, unread.authors, unread.unread) == ("河北日报", [], "本报记者 张三")
+    assert parse_info_line("来源：长城网 浏览量 1024").authors == []
+    assert parse_info_line("来源：长城网 编辑：吴玉秒 2026-09-10 09:30").editor == "吴玉秒"
+
+
+@pytest.mark.parametrize(
+    ("line", "editor"),
+    [
+        ("编辑：张三", "张三"),
+        ("责任编辑：陈美冉", "陈美冉"),
+        ("【责任编辑：吴玉秒】", "吴玉秒"),
+        ("[责任编辑：孙堃]", "孙堃"),
+        ("(编辑：赵晓雪)", "赵晓雪"),
+        ("（编辑：孙七、周八）", "孙七、周八"),
+        ("（责任编辑：张谢雅）", "张谢雅"),
+        ("责任编辑：王五 审核：赵六", "王五"),
+        ("文：李皓 图：张瑞 编辑：耿佳", "耿佳"),
+        ("关键词：河北，联播 责任编辑：刘政", "刘政"),
+        ("关键词:河北,百姓看联播责任编辑:刘政", "刘政"),
+        # `编辑` inside a sentence, or a label with no name after it, is no editor line
+        ("记者问编辑：这个栏目为什么受欢迎？", None),
+        ("该书由河北教育出版社编辑出版，定价：48元。", None),
+        ("编辑：这是一篇好稿子。", None),
+        ("他说编辑：张三", None),
+        ("编辑部地址：石家庄市裕华区", None),
+        ("（数据来源：河北省统计局）", None),
+        ("编辑：", None),
+    ],
+)
+def test_editor_line(line: str, editor: str | None) -> None:
+    assert parse_editor_line(line) == editor
+
+
+@pytest.mark.parametrize(
+    ("line", "keywords"),
+    [
+        ("关键词：秋粮，机收，丰收", ["秋粮", "机收", "丰收"]),
+        ("标签： 工业互联网 数字经济", ["工业互联网", "数字经济"]),
+        ("关键词：", []),
+        ("关键词：河北，联播 责任编辑：刘政", ["河北", "联播"]),
+        ("责任编辑：刘政", None),
+        ("这一标签：并不准确", None),
+    ],
+)
+def test_keywords_line(line: str, keywords: list[str] | None) -> None:
+    assert parse_keywords_line(line) == keywords
+
+
+@pytest.mark.parametrize(
+    ("text", "crumbs"),
+    [
+        ("当前位置：首页 > 河北 > 时政要闻", ["首页", "河北", "时政要闻"]),
+        ("您现在的位置：首页 » 廊坊 » 廊坊新闻", ["首页", "廊坊", "廊坊新闻"]),
+        ("长城网 ＞ 新闻 ＞ 河北要闻", ["长城网", "新闻", "河北要闻"]),
+        ("长城网 / 经济 / 产业经济", ["长城网", "经济", "产业经济"]),
+        ("当前位置：首页 > 石家庄 > 正文", ["首页", "石家庄"]),
+        ("您的位置：河北新闻", ["河北新闻"]),
+    ],
+)
+def test_trail(text: str, crumbs: list[str]) -> None:
+    assert has_trail_label(text) == ("位置" in text)
+    assert parse_trail(text) == crumbs
+
+
+def test_a_position_in_a_sentence_is_no_trail_label() -> None:
+    assert not has_trail_label("该地地理位置：优越")
+
+
+def test_dated_spans_tell_a_day_without_a_time() -> None:
+    text = "2026-09-10 09:30:12 来源：河北日报 2026年9月8日 2026-13-01"
+    assert dated_spans(text) == [(0, 19, "2026-09-10T09:30:12+08:00"), (28, 37, None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "pager"),
+    [
+        ("1 2 下一页", True),
+        ("上一页 1 2", True),
+        ("共3页", True),
+        ("2", True),
+        ("第2页：聚焦高质量发展", False),
+    ],
+)
+def test_pager_lines(text: str, pager: bool) -> None:
+    assert is_pager_line(text) is pager
+
+
+HEBCCW_URL = "https://heb.hebccw.cn/system/2026/09/10/102221376.shtml"
+
+
+def detail_page(info: str, body: str, after: str = "", before: str = "") -> str:
+    """A page of the 2026 template, with a side box of dated headlines and a footer."""
+    return (
+        '<html><head><meta charset="utf-8"><title>秋粮机收进度过半_河北_长城网</title></head><body>'
+        f'{before}<div class="detailLeft"><h1>秋粮机收进度过半</h1>{info}'
+        f'<div class="detailMessage">{body}</div>{after}</div>'
+        '<div class="detailRight"><ul><li><a href="//heb.hebccw.cn/system/2026/09/11/102222013.shtml">'
+        "河北启动秋季造林</a><span>2026-09-11 08:00</span></li></ul></div>"
+        '<div class="footer">长城网版权所有 来源：长城新媒体集团</div></body></html>'
+    )
+
+
+def test_a_date_in_the_body_or_a_side_box_is_not_the_timestamp() -> None:
+    page = detail_page(
+        '<div class="info">来源：长城网</div>',
+        "<p>据省农业农村厅2026年9月9日18时发布的农情调度，全省已收获秋粮1850万亩。</p>",
+    )
+    extraction = extract(page, HEBCCW_URL)
+    assert extraction.parser == "hebccw/v1"
+    assert extraction.fields["timestamp"] is None
+    assert "timestamp: no date on the info line" in extraction.problems
+
+
+def test_a_source_label_in_the_body_is_not_the_source() -> None:
+    page = detail_page(
+        '<div class="info"><span>2026-09-10 09:30</span></div>',
+        "<p>全省前三季度生产总值同比增长5.6%。</p><p>（来源：河北省统计局）</p>",
+    )
+    extraction = extract(page, HEBCCW_URL)
+    assert extraction.fields["source"] is None
+    assert extraction.fields["body"].endswith("（来源：河北省统计局）")
+    assert "source: no 来源 on the info line" in extraction.problems
+
+
+def test_editor_in_a_sentence_stays_text_and_an_editor_line_leaves_the_body() -> None:
+    sentence = "该书由河北教育出版社编辑出版，定价：48元。"
+    fields = extract(
+        detail_page('<p class="info">来源：长城网 2026-09-10 09:30</p>', f"<p>{sentence}</p>"),
+        HEBCCW_URL,
+    ).fields
+    assert (fields["body"], fields["editor"]) == (sentence, None)
+    fields = extract(
+        detail_page(
+            '<p class="info">来源：长城网 2026-09-10 09:30</p>',
+            f"<p>{sentence}</p><p style='text-align:right'>（责任编辑：陈美冉）</p>",
+        ),
+        HEBCCW_URL,
+    ).fields
+    assert (fields["body"], fields["editor"]) == (sentence, "陈美冉")
+
+
+def test_pager_links_give_the_pages_and_leave_the_body() -> None:
+    body = (
+        "<p>正文第一段。</p>"
+        '<div class="pages"><span>1</span> <a href="102221376_2.shtml">2</a> '
+        '<a href="102221376_3.shtml">3</a> <a href="102221376_2.shtml">下一页</a></div>'
+    )
+    # a link to another article's page 2, with a number for its text, is not this article's
+    after = '<a href="/system/2026/09/09/102220011_2.shtml">2</a>'
+    extraction = extract(detail_page('<p class="info">来源：长城网</p>', body, after), HEBCCW_URL)
+    assert extraction.page_urls == [
+        HEBCCW_URL,
+        HEBCCW_URL.replace(".shtml", "_2.shtml"),
+        HEBCCW_URL.replace(".shtml", "_3.shtml"),
+    ]
+    assert extraction.fields["body"] == "正文第一段。"
+
+
+def test_a_pager_that_shows_only_the_next_page() -> None:
+    url = HEBCCW_URL.replace(".shtml", "_2.shtml")
+    body = '<p>正文。</p><p><a href="102221376.shtml">上一页</a> <a href="102221376_3.shtml">下一页</a></p>'
+    extraction = extract(detail_page('<p class="info">来源：长城网</p>', body), url)
+    assert extraction.page_urls == [HEBCCW_URL, url, HEBCCW_URL.replace(".shtml", "_3.shtml")]
+    assert extraction.fields["body"] == "正文。"
+
+
+def test_a_line_after_an_image_is_a_caption_only_when_marked_or_credited() -> None:
+    img = '<p style="text-align:center"><img src="//yfupload.hebccw.cn/2026/0910/1.jpg"></p>'
+    info = '<p class="info">来源：长城网</p>'
+    for caption in (
+        '<p style="text-align:center">收获机在田间作业。</p>',
+        '<p class="pic-desc">收获机在田间作业。</p>',
+        "<p>收获机在田间作业。河北日报记者 田明 摄</p>",
+    ):
+        fields = extract(detail_page(info, img + caption + "<p>正文。</p>"), HEBCCW_URL).fields
+        assert fields["captions"] and fields["body"] == "正文。", caption
+        assert fields["images"][0]["url"] == "https://yfupload.hebccw.cn/2026/0910/1.jpg"
+    fields = extract(
+        detail_page(info, img + "<p>夜幕降临，古城墙上亮起灯光。</p>"), HEBCCW_URL
+    ).fields
+    assert fields["captions"] == [] and fields["body"] == "夜幕降临，古城墙上亮起灯光。"
+
+
+def test_the_trail_is_the_nearest_before_the_title_and_navigation_is_none() -> None:
+    nav = '<div class="nav"><a href="/">首页</a> | <a href="/a/">河北</a> | <a href="/b/">新闻</a></div>'
+    crumbs = (
+        '<div class="crumbs"><a href="/">长城网</a> &gt; <a href="/heb/">河北</a> &gt; 正文</div>'
+    )
+    info = '<p class="info">来源：长城网 2026-09-10 09:30</p>'
+    with_trail = extract(detail_page(info, "<p>正文。</p>", before=nav + crumbs), HEBCCW_URL)
+    assert with_trail.fields["breadcrumbs"] == ["长城网", "河北"]
+    without = extract(detail_page(info, "<p>正文。</p>", before=nav), HEBCCW_URL)
+    assert without.fields["breadcrumbs"] == []
+    assert "breadcrumbs: no breadcrumb on page" in without.problems
+
+
+def test_only_pages_with_an_h1_and_div_detail_message_are_the_2026_template() -> None:
+    no_h1 = detail_page('<p class="info">来源：长城网 2026-09-10 09:30</p>', "<p>正文。</p>")
+    no_h1 = no_h1.replace("<h1>秋粮机收进度过半</h1>", "")
+    assert extract(no_h1, HEBCCW_URL).parser != "hebccw/v1"
+    other_body = detail_page("", "").replace('class="detailMessage"', 'class="text"')
+    assert extract(other_body, HEBCCW_URL).parser != "hebccw/v1"

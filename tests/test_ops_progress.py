@@ -20,17 +20,22 @@ from crawler.ops.progress import CLEAR_LINE, Estimate, describe, estimate
 from tests.replica.harness import REPLICA_CRAWL_SETTINGS, REPO, crawl_env, crawl_stats, run_crawl
 
 LINE = re.compile(r"(\d+) pages \| (\d+) items \| (\d+) new stories \| \d+ copies merged \| (\d+) rejected \| "
-                  r"(\d+) failed \| [\d.]+ pages/s")
+                  r"(\d+) failed \| ([\d.]+) pages/s")
 
 
 @pytest.mark.integration
 def test_off_a_terminal_progress_is_a_log_line_every_interval(replica_300: str, tmp_path: Path):
-    done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1", settings={"PROGRESS_INTERVAL": "0.3"})
+    done = run_crawl(replica_300, tmp_path, "hebei", "-a", "full=1", settings={"PROGRESS_INTERVAL": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stderr.splitlines() if "[crawler.ops.progress] INFO: progress: " in line]
     assert len(lines) >= 2
-    pages = [int(LINE.search(line).group(1)) for line in lines]  # type: ignore[union-attr]
+    found = [LINE.search(line) for line in lines]
+    assert all(found), lines  # every line, the first too, has a rate
+    pages = [int(m.group(1)) for m in found]  # type: ignore[union-attr]
     assert pages == sorted(pages) and pages[-1] <= crawl_stats(done.stderr)["downloader/response_count"]
+    # the first line's rate is measured since the crawl opened, not a 0.0 from a single sample
+    first_pages, first_rate = pages[0], float(found[0].group(6))  # type: ignore[union-attr]
+    assert first_pages > 0 and first_rate > 0, lines[0]
     assert CLEAR_LINE not in done.stderr
 
 
@@ -79,3 +84,9 @@ def test_the_estimate_needs_a_full_crawl_and_known_pagers():
     assert "listings 10/40 known, ~17% of the known work done, >= 2:30 left" in describe(stats, 5.0, guess)
     assert estimate({**stats, "crawl/mode": "incremental"}, {"hbyw": 39}, 150, 30.0) is None  # stops early
     assert estimate(stats, {}, 150, 30.0) is None  # no pager read yet
+
+
+def test_a_line_without_a_measured_rate_prints_none():
+    stats = {"downloader/response_count": 12}
+    assert describe(stats, None, None) == "12 pages | 0 items | 0 new stories | 0 copies merged | 0 rejected | 0 failed"
+    assert describe(stats, 0.0, None).endswith(" | 0.0 pages/s")  # a rate measured as nothing is one

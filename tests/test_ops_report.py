@@ -84,6 +84,13 @@ def test_the_report_shows_errors_and_alerts(history: Path, report: Path):
     assert not page.cssselect("script") and "http" not in "".join(page.xpath("//@src | //link/@href"))
 
 
+def test_the_report_shows_code_as_code_not_backticks(report: Path):
+    page = html.parse(str(report)).getroot()
+    assert "`" not in page.text_content()
+    # no schedule history here: the missed-runs table says so, naming the command as code
+    assert [c.text_content() for c in page.cssselect("#missed code")] == ["scrapy schedule"]
+
+
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (apt-get install chromium)")
 def test_a_headless_browser_draws_the_report(report: Path):
     shot = report.with_suffix(".png")

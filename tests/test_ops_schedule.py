@@ -1,6 +1,7 @@
 """The crawl plan and the scheduler: plan parsing, cron due times (checked against systemd's own
-calendar where systemd-analyze exists), missed runs on a fake clock, and the real scheduler
-starting two crawls of one channel at once: one runs, the other is skipped and reported."""
+calendar where systemd-analyze exists), missed runs and catch-ups on a fake clock, the real
+scheduler starting two crawls of one channel due at once (one runs, the other is skipped and
+reported), and the repository's plan started for the first time on a fresh OUTPUT_DIR (green)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from crawler.ops.locks import lock_names
 from crawler.ops.plan import Cron, Mode, PlanError, cron_of_interval, load_plan, parse_plan
 from crawler.ops.runner import (
     NOT_STARTED,
     SCHEDULER_DOWN,
+    WAITED,
     Scheduler,
     append_history,
     entry_status,
@@ -94,11 +97,29 @@ def test_cron_due_times():
     assert either.due_times(at("2025-03-20T00:00"), at("2025-04-10T00:00")) == [
         at("2025-03-24T02:30"), at("2025-03-31T02:30"), at("2025-04-01T02:30"), at("2025-04-07T02:30")]
     assert Cron.parse("0 0 * * 7").next_after(at("2025-03-01T00:00")) == at("2025-03-02T00:00")  # 7 = Sunday
+    # a day field starting with `*` makes them an AND, as Debian's cron has it: odd days that are Mondays
+    odd_mondays = Cron.parse("0 0 */2 * 1")
+    assert odd_mondays.due_times(at("2025-03-01T00:00"), at("2025-04-30T00:00")) == [
+        at("2025-03-03T00:00"), at("2025-03-17T00:00"), at("2025-03-31T00:00"), at("2025-04-07T00:00"),
+        at("2025-04-21T00:00")]
+
+
+@pytest.mark.parametrize("expression, complaint", [
+    ("0 0 30 2 *", "day '30' is out of 1-31, or a range backwards or a step of 0, or a day none of its months has"),
+    ("0 0 L * *", "cannot read the day field 'L'"),
+    ("0 0 * * MON", "cannot read the weekday field 'MON'"),
+    ("0 0 0 * * *", "five fields"),
+    ("*/0 * * * *", "minute '*/0' is out of 0-59, or a range backwards or a step of 0"),
+])
+def test_only_what_cron_itself_reads_is_a_plan_schedule(expression: str, complaint: str):
+    """cronsim reads more than cron (seconds, L, #, names): the plan's crontab lines must run under cron."""
+    with pytest.raises(PlanError, match=re.escape(complaint)):
+        Cron.parse(expression)
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 @pytest.mark.parametrize("expression", ["0 */2 * * *", "30 3 * * *", "*/15 9-17 * * 1-5", "0 0 1,15 * *",
-                                        "30 2 1 * 1", "0 0 * * 0"])
+                                        "30 2 1 * 1", "0 0 * * 0", "0 0 */2 * 1", "0 12 1 * */3"])
 def test_the_systemd_timers_are_due_when_cron_is(expression: str):
     cron = Cron.parse(expression)
     base = datetime(2025, 3, 1, 6, 0, 30, tzinfo=UTC)
@@ -222,6 +243,84 @@ def test_runs_that_should_have_happened_and_did_not_are_reported_missed(tmp_path
     assert status.missed[-1] == (at("2025-03-01T13:00"), "crashed (the scheduler went down with it)")
 
 
+# catch-ups on a fake clock ------------------------------------------------------------------------
+@dataclass
+class HeldCrawl:
+    """A crawl that runs until the test ends it."""
+
+    pid: int
+    status: int | None = None
+
+    def poll(self) -> int | None:
+        return self.status
+
+    def wait(self) -> int:
+        assert self.status is not None, "the test waits for a crawl it did not end"
+        return self.status
+
+    def terminate(self) -> None:
+        self.status = -15
+
+
+REPO_PLAN_LOCKS = {"hebei": frozenset(lock_names(CHANNELS, "hebei"))}
+
+
+def held_launcher(output: Path, started: list[tuple[str, HeldCrawl]]):
+    def launch(entry, run_id, now) -> HeldCrawl:
+        (output / "runs").mkdir(parents=True, exist_ok=True)
+        (output / "runs" / f"{run_id}.json").write_text(json.dumps({"run_id": run_id, "finish_reason": "finished"}))
+        crawl = HeldCrawl(os.getpid())
+        started.append((entry.name, crawl))
+        return crawl
+    return launch
+
+
+@pytest.mark.parametrize("now, first", [
+    ("2025-03-01T10:05:00", "hebei"),  # hebei due 10:00 on time, the re-read's 03:30 long past
+    ("2025-03-01T03:33:00", "hebei-recrawl"),  # the re-read due 03:30 on time, hebei's 02:00 past
+    ("2025-03-01T11:20:00", "hebei"),  # both past: in the plan's order
+])
+def test_on_a_first_start_the_catch_ups_of_one_channel_run_one_after_the_other(tmp_path: Path, now: str, first: str):
+    entries = load_plan(REPO / "crawl-plan.toml", SPIDERS)
+    clock = FakeClock(at(now))
+    started: list[tuple[str, HeldCrawl]] = []
+    scheduler = Scheduler(entries, tmp_path, held_launcher(tmp_path, started), clock, GRACE, say=lambda _: None,
+                          channels=REPO_PLAN_LOCKS)
+    scheduler.tick()
+    assert [name for name, _ in started] == [first]  # the other waits: both crawl every channel
+    clock.now += timedelta(seconds=30)
+    scheduler.tick()
+    assert len(started) == 1
+    started[0][1].status = 0
+    clock.now += timedelta(minutes=5)
+    scheduler.tick()
+    assert [name for name, _ in started] == [first, *({"hebei", "hebei-recrawl"} - {first})]
+    started[1][1].status = 0
+    clock.now += timedelta(seconds=30)
+    scheduler.tick()
+    assert scheduler.outcomes == ["ok", "ok"] and not scheduler.running and not scheduler.waiting
+    for entry in entries:
+        status = entry_status(entry, read_history(tmp_path), tmp_path, clock.now, GRACE)
+        assert (status.ran, status.missed) == (1, [])
+
+
+def test_a_catch_up_still_waiting_at_its_next_due_time_is_missed(tmp_path: Path):
+    entries = load_plan(REPO / "crawl-plan.toml", SPIDERS)
+    clock = FakeClock(at("2025-03-01T03:35:00"))
+    started: list[tuple[str, HeldCrawl]] = []
+    scheduler = Scheduler(entries, tmp_path, held_launcher(tmp_path, started), clock, GRACE, say=lambda _: None,
+                          channels=REPO_PLAN_LOCKS)
+    scheduler.tick()  # the re-read starts, hebei's 02:00 waits for it
+    clock.now = at("2025-03-01T04:00:10")  # the re-read still runs at hebei's next due time
+    scheduler.tick()
+    assert [name for name, _ in started] == ["hebei-recrawl", "hebei"]  # due now: started, and skipped by the lock
+    hebei = entry_status(entries[0], read_history(tmp_path), tmp_path, clock.now, GRACE)
+    assert hebei.missed == [(at("2025-03-01T02:00"), f"{WAITED}, until its next due time")]
+    for _, crawl in started:
+        crawl.status = 0
+    scheduler.wait_all()
+
+
 # the real scheduler ---------------------------------------------------------------------------
 def scrapy(*args: str, address: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=REPO, env=crawl_env(address), capture_output=True,
@@ -244,7 +343,9 @@ def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_rep
                     f'[[crawl]]\nname = "b"\nchannel = "heb_qjhb"\nevery = "1h"\nsettings = {{ {table} }}\n',
                     encoding="utf-8")
     output = tmp_path / "out"
-    done = scrapy("schedule", "run", "--once", "--plan", str(plan), "-s", f"OUTPUT_DIR={output}", address=replica_300)
+    # both due times within the grace: due now, not catch-ups (which would run one after the other)
+    done = scrapy("schedule", "run", "--once", "--plan", str(plan), "-s", f"OUTPUT_DIR={output}",
+                  "-s", "SCHEDULE_GRACE=3600", address=replica_300)
     assert done.returncode == 1, done.stdout + done.stderr  # one of the two did not run
     ended = {r["entry"]: r for r in read_history(output) if r["event"] == "ended"}
     assert sorted(r["outcome"] for r in ended.values()) == ["ok", FinishReason.SKIPPED_OVERLAP]
@@ -261,8 +362,30 @@ def test_the_scheduler_starts_two_runs_of_one_channel_and_one_is_skipped_and_rep
                              report, re.MULTILINE))
     assert f": {FinishReason.SKIPPED_OVERLAP} (run {ended[skipped]['run_id']}, 0 new stories, alerts written)" in blocks[skipped]
     assert "0 ran, 1 missed" in blocks[skipped] and f"missed     due {ended[skipped]['due'][:10]}" in blocks[skipped]
+    verdict = output.resolve() / "alerts" / f"{ended[skipped]['run_id']}.json"
+    assert f"  verdict    {verdict}\n" in blocks[skipped] and f"{FinishReason.SKIPPED_OVERLAP} ({verdict})" in blocks[skipped]
     assert f": ok (run {ended[ran]['run_id']}, 33 new stories)" in blocks[ran]
     assert "1 ran, 0 missed" in blocks[ran]
 
     again = scrapy("schedule", "run", "--once", "--plan", str(plan), "-s", f"OUTPUT_DIR={output}", address=replica_300)
     assert again.returncode == 0 and "started" not in again.stdout  # nothing is due until the next hour
+
+
+@pytest.mark.integration
+def test_the_first_run_of_the_repository_plan_on_a_fresh_output_is_green(replica_300: str, tmp_path: Path):
+    """Both entries of crawl-plan.toml crawl every channel and are due (at once) on a first start:
+    they run one after the other, and the operator's first status is 0 missed."""
+    output = tmp_path / "fresh"
+    settings = [a for k, v in REPLICA_CRAWL_SETTINGS.items() for a in ("-s", f"{k}={v}")]
+    done = scrapy("schedule", "run", "--once", "-s", f"OUTPUT_DIR={output}", *settings, address=replica_300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    history = read_history(output)
+    assert sorted(r["outcome"] for r in history if r["event"] == "ended") == ["ok", "ok"]
+    events = [(r["event"], r["entry"]) for r in history]
+    first, second = (entry for event, entry in events if event == "started")
+    assert events == [("started", first), ("ended", first), ("started", second), ("ended", second)]
+    assert not (output / "alerts").exists() or not any((output / "alerts").iterdir())
+
+    status = scrapy("schedule", "status", "-s", f"OUTPUT_DIR={output}", address=replica_300)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("1 ran, 0 missed") == 2, status.stdout

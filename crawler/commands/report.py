@@ -31,8 +31,9 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--output-dir", help="the crawl output to report on (default: OUTPUT_DIR)")
-        parser.add_argument("--out", help="the HTML file to write (default: OUTPUT_DIR/report.html)")
+        # Scrapy's help formatter takes any help line ending in ":" for a heading: no colons here
+        parser.add_argument("--output-dir", metavar="DIR", help="the crawl output to report on (default OUTPUT_DIR)")
+        parser.add_argument("--out", metavar="FILE", help="the HTML file to write (default OUTPUT_DIR/report.html)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:

@@ -29,6 +29,7 @@ from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.conf import arglist_to_dict, closest_scrapy_cfg
 
+from crawler.ops.locks import lock_names
 from crawler.ops.plan import PlanEntry, PlanError, load_plan
 from crawler.ops.runner import (
     RAN,
@@ -41,6 +42,7 @@ from crawler.ops.runner import (
     read_history,
     scheduler_running,
     take_scheduler_lock,
+    verdict_of,
 )
 from crawler.ops.timers import crontab, systemd_units
 
@@ -61,10 +63,12 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--plan", help="the crawl plan (default: the SCHEDULE_PLAN setting)")
-        parser.add_argument("--once", action="store_true", help="run: start what is due, wait, exit")
-        parser.add_argument("--dir", help="systemd: where to write the units")
-        parser.add_argument("--days", type=float, default=7.0, help="status: how far back to look (days)")
+        # Scrapy's help formatter takes any help line ending in ":" for a heading: no colons here
+        parser.add_argument("--plan", metavar="FILE", help="the crawl plan (default the SCHEDULE_PLAN setting)")
+        parser.add_argument("--once", action="store_true", help="with run, start what is due, wait, exit")
+        parser.add_argument("--dir", help="with systemd, where to write the units")
+        parser.add_argument("--days", metavar="N", type=float, default=7.0,
+                            help="with status, how many days back to look (default 7)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if not args or args[0] not in ACTIONS:
@@ -74,8 +78,9 @@ class Command(ScrapyCommand):
             raise UsageError("launch takes one plan entry name; the other actions none")
         assert self.settings is not None
         plan = Path(opts.plan or self.settings.get("SCHEDULE_PLAN"))
+        spiders = get_spider_loader(self.settings)
         try:
-            entries = load_plan(plan, get_spider_loader(self.settings).list())
+            entries = load_plan(plan, spiders.list())
         except PlanError as error:
             self.fail(str(error))
             return
@@ -84,7 +89,9 @@ class Command(ScrapyCommand):
         # the -s given here, passed on to the crawls (OUTPUT_DIR made absolute)
         self.passed_on = {**arglist_to_dict(opts.set), "OUTPUT_DIR": str(self.output)}
         if action == "run":
-            self.run_scheduler(entries, opts.once)
+            locks = {e.channel: frozenset(lock_names(getattr(spiders.load(e.channel), "channels", ()), e.channel))
+                     for e in entries}
+            self.run_scheduler(entries, opts.once, locks)
         elif action == "launch":
             self.launch(entries, rest[0])
         elif action == "status":
@@ -98,13 +105,13 @@ class Command(ScrapyCommand):
         print(f"scrapy schedule: {message}", file=sys.stderr)
         self.exitcode = 1
 
-    def run_scheduler(self, entries: list[PlanEntry], once: bool) -> None:
+    def run_scheduler(self, entries: list[PlanEntry], once: bool, locks: dict[str, frozenset[str]]) -> None:
         lock = take_scheduler_lock(self.output)
         if lock is None:
             self.fail(f"a scheduler already runs on {self.output} ({scheduler_running(self.output)})")
             return
         scheduler = Scheduler(entries, self.output, crawl_launcher(self.output, self.passed_on),
-                              grace=self.grace, say=say)
+                              grace=self.grace, say=say, channels=locks)
         stopping: list[int] = []
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -132,11 +139,11 @@ class Command(ScrapyCommand):
         if entry is None:
             self.fail(f"no entry named {name!r} in the plan ({', '.join(e.name for e in entries)})")
             return
-        outcome = launch_entry(entry, self.output, crawl_launcher(self.output, self.passed_on),
-                               grace=self.grace, say=lambda line: None)
+        outcome, run = launch_entry(entry, self.output, crawl_launcher(self.output, self.passed_on),
+                                    grace=self.grace, say=lambda line: None)
         if outcome != "ok":
             # cron mails what a job prints: a line when a run needs a look, nothing otherwise
-            print(f"{entry.name}: {outcome} (scrapy schedule status; {self.output}/schedule/logs/)")
+            print(f"{entry.name}: {outcome} (verdict {verdict_of(self.output, run)}; scrapy schedule status)")
             self.exitcode = 1
 
     def status(self, entries: list[PlanEntry], lookback: timedelta) -> None:

@@ -22,6 +22,13 @@ _CLOSING_MARKS = "”’\"'）)】」』"
 _LEAD_BYLINE = re.compile(
     r"^[\u4e00-\u9fff·]{0,12}(?:记者|通讯员)(?:\s*[\u4e00-\u9fff·]{2,5}(?:\s+|$)){1,5}$"
 )
+# A line the layout marks as a caption (`<p class="pic-desc">`, a centred line under an image,
+# `<figcaption>`): a caption when right after an image, with or without a credit. Only versions
+# that read the markup make such units; the others give TEXT only.
+CAPTION = "caption"
+_PAGER_LINE = re.compile(
+    r"^(?:(?:首页|上一页|下一页|尾页|末页|[<>«»‹›]+|\[?\d{1,3}\]?|共\s*\d{1,3}\s*页|第\s*\d{1,3}\s*页)\s*)+$"
+)
 LEAD_MAX_CHARS = 60
 LEAD_MAX_LINES = 6
 _ECHO_MIN_SHARE = 0.6
@@ -31,6 +38,11 @@ _ECHO_MIN_CHARS = 6
 def has_photo_credit(text: str) -> bool:
     """Ends like a photo caption: `记者 庞晓玮 摄`, `河北日报客户端记者孟宇光摄`, `（资料图）`, `新华社发`."""
     return _PHOTO_CREDIT.search(text[-_CREDIT_MAX_CHARS:]) is not None
+
+
+def is_pager_line(text: str) -> bool:
+    """A line of a pager: page numbers and `上一页`/`下一页`/`共3页` only."""
+    return _PAGER_LINE.match(text) is not None
 
 
 def is_placeholder(text: str) -> bool:
@@ -96,8 +108,8 @@ class Body:
 def segment_body(units: list[Unit], title: str, page_url: str, first_page: bool = True) -> Body:
     """Sort a flattened body into lead lines, text paragraphs, captions and images.
 
-    A caption is a line with a photo credit right after an image; several credit lines right
-    after several images are a photo group, one caption per image (the last images, when there
+    A caption is a line with a photo credit (or a CAPTION unit) right after an image; several
+    caption lines right after several images are a photo group, one caption per image (the last images, when there
     are fewer captions than images). Placeholders and empty lines are dropped. Lead lines are
     looked for on the first page only: a later page may open with a short sub-heading.
     """
@@ -117,7 +129,7 @@ def segment_body(units: list[Unit], title: str, page_url: str, first_page: bool 
     while i < count:
         kind, text, src = units[i]
         i += 1
-        if kind == TEXT:
+        if kind == TEXT or kind == CAPTION:
             body.paragraphs.append(text)
         elif kind == IMAGE:
             images: list[dict[str, str | None]] = [
@@ -127,7 +139,11 @@ def segment_body(units: list[Unit], title: str, page_url: str, first_page: bool 
                 images.append({"url": absolute_url(page_url, units[i].src), "caption": None})
                 i += 1
             captions: list[str] = []
-            while i < count and units[i].kind == TEXT and has_photo_credit(units[i].text):
+            while i < count and (
+                units[i].kind == CAPTION
+                or units[i].kind == TEXT
+                and has_photo_credit(units[i].text)
+            ):
                 captions.append(units[i].text)
                 i += 1
             captioned = images[-len(captions) :] if 0 < len(captions) <= len(images) else images

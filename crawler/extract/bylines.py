@@ -1,11 +1,13 @@
-"""The labelled lines around an article: `来源：` with its authors, `作者：`, `责任编辑：`, `关键词：`."""
+"""The labelled lines around an article: `来源：` with its authors, `作者：`, `责任编辑：`, `关键词：`;
+and the 2026 template's info line (time, source and authors in any order) and credit lines
+(`（编辑：X）`, `【责任编辑：X】`, `标签：`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from crawler.extract.dates import strip_timestamps
+from crawler.extract.dates import dated_spans, strip_timestamps
 from crawler.extract.text import clean_text
 
 _SOURCE_LABEL = re.compile(r"来\s*源\s*[:：]\s*")
@@ -86,3 +88,136 @@ def has_keywords_label(text: str) -> bool:
 
 def has_editor_label(text: str) -> bool:
     return "辑" in text and _EDITOR.search(text) is not None
+
+
+# ---------------------------------------------------------------- the 2026 template
+
+# The labels an info line may print: time, source and authors in any order, and what sits beside
+# them (counters, share links, the font-size switch). A label ends the value before it, so the
+# parts may run together where spans print them without a space (`来源：河北日报作者：张三`).
+_INFO_LABEL = re.compile(
+    r"(?:(?P<source>来\s*源)|(?P<author>作\s*者|记\s*者)|(?P<updated>更\s*新\s*(?:时\s*间|日\s*期))"
+    r"|(?P<time>(?:发\s*布\s*|发\s*表\s*)?(?:时\s*间|日\s*期))"
+    r"|(?P<editor>责\s*任\s*编\s*辑|责\s*编|编\s*辑)"
+    r"|(?P<other>关\s*键\s*[词字]|标\s*签|分\s*享\s*到?|(?:浏\s*览|阅\s*读|点\s*击)\s*(?:[次量]\s*)?数?|字\s*号))"
+    r"\s*[:：]\s*"
+)
+_VALUE_EDGES = " |｜丨/·•【】[]"
+# A person's name as bylines print it; words of a role or a medium are not names.
+_PERSON = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
+_NOT_A_PERSON = re.compile(r"记者|通讯员|编辑|实习|报道|日报|晚报|客户端|新闻|网|社|台")
+_NAME_LIST = re.compile(
+    r"^[\u4e00-\u9fff·A-Za-z]{2,10}(?:\s*[、，,/\s]\s*[\u4e00-\u9fff·A-Za-z]{2,10}){0,5}$"
+)
+
+
+@dataclass(frozen=True)
+class InfoLine:
+    """What the info line under the title says; None or empty where it does not say."""
+
+    source: str | None = None
+    authors: list[str] = field(default_factory=list)
+    timestamp: str | None = None
+    day: str | None = None  # a date printed without a time (`2026-09-10`): no timestamp
+    editor: str | None = None
+    has_source_label: bool = False
+    unread: str = ""  # text after the source that is neither names nor labelled
+
+
+def is_person(name: str) -> bool:
+    return _PERSON.match(name) is not None and _NOT_A_PERSON.search(name) is None
+
+
+def _info_dates(text: str, labels: list[re.Match[str]]) -> tuple[str | None, str | None]:
+    """(timestamp, day without a time) of the info line: a date after a `发布时间：`/`时间：` label
+    first, else the first one that is not after `更新时间：`."""
+    owner_at = {label.end(): label.lastgroup for label in labels}
+    dated = [(owner_at.get(start), iso, text[start:end]) for start, end, iso in dated_spans(text)]
+    dated = [d for d in dated if d[0] != "updated"]
+    timestamps = [d for d in dated if d[1]]
+    labelled = [d for d in timestamps if d[0] == "time"]
+    if labelled or timestamps:
+        return (labelled or timestamps)[0][1], None
+    return None, (dated[0][2].strip() if dated else None)
+
+
+def parse_info_line(text: str) -> InfoLine:
+    """The info line of the 2026 template: `2026-09-10 09:30:12 来源：河北日报 作者：张三`,
+    `来源：长城网 2026-09-10 09:30`, `发布时间：2026年09月10日 09:30 来源：冀云`, in any order.
+
+    Authors are labelled (`作者：`) or follow the source bare when they read as names; text after
+    the source that does not is returned as `unread`, never taken for authors.
+    """
+    text = clean_text(text)
+    labels = list(_INFO_LABEL.finditer(text))
+    bounds = sorted(
+        [m.start() for m in labels] + [s for s, _, _ in dated_spans(text)] + [len(text)]
+    )
+    values: dict[str, str] = {}
+    for label in labels:
+        end = next(b for b in bounds if b >= label.end())
+        values.setdefault(label.lastgroup or "", text[label.end() : end].strip(_VALUE_EDGES))
+    timestamp, day = _info_dates(text, labels)
+    authors = split_names(values.get("author", ""))
+    words = values.get("source", "").split()
+    source, rest = (words[0], words[1:]) if words else (None, [])
+    unread = ""
+    if rest and not authors and all(is_person(name) for name in rest):
+        authors = rest
+    elif rest:
+        unread = " ".join(rest)
+    editor = values.get("editor", "")
+    return InfoLine(
+        source=source,
+        authors=authors,
+        timestamp=timestamp,
+        day=day,
+        editor=editor if _NAME_LIST.match(editor) else None,
+        has_source_label="source" in values,
+        unread=unread,
+    )
+
+
+# Credit lines: `（编辑：张三）`, `【责任编辑：李四】`, `责任编辑：王五 审核：赵六`, `标签：雄安 植树`.
+_CREDIT_LABEL = re.compile(
+    r"(?:(?P<editor>责\s*任\s*编\s*辑|责\s*编|编\s*辑)|(?P<keywords>关\s*键\s*[词字]|标\s*签)"
+    r"|(?P<credit>作\s*者|记\s*者|通\s*讯\s*员|审\s*核|校\s*对|终\s*审|监\s*制|统\s*筹|摄\s*影|文|图))"
+    r"\s*[:：]\s*"
+)
+_BRACKET_PAIRS = frozenset({"【】", "[]", "（）", "()", "〔〕"})
+
+
+def credit_segments(text: str) -> dict[str, str] | None:
+    """The labelled parts of a credit line (`editor`, `keywords`, `credit`), or None when the
+    line is not one: it opens with a label (inside brackets or not), and every value but the
+    keywords is a list of names. So `编辑` inside a sentence (`记者问编辑：...`) is no credit."""
+    text = clean_text(text)
+    if len(text) >= 2 and text[0] + text[-1] in _BRACKET_PAIRS:
+        text = text[1:-1].strip()
+    labels = list(_CREDIT_LABEL.finditer(text))
+    if not labels or labels[0].start() != 0:
+        return None
+    segments: dict[str, str] = {}
+    for label, after in zip(labels, labels[1:] + [None]):
+        value = text[label.end() : after.start() if after else len(text)].strip(_VALUE_EDGES)
+        kind = label.lastgroup or ""
+        if kind != "keywords" and not _NAME_LIST.match(value):
+            return None
+        segments.setdefault(kind, value)
+    return segments
+
+
+def parse_editor_line(text: str) -> str | None:
+    """`（编辑：张三）`, `【责任编辑：李四】`, `编辑：王五 审核：赵六` -> the editor; None for any
+    other line."""
+    segments = credit_segments(text)
+    return segments.get("editor") if segments else None
+
+
+def parse_keywords_line(text: str) -> list[str] | None:
+    """`关键词：雄安，植树` or `标签：雄安 植树` -> the keywords ([] when empty); None for a
+    line that is not a keywords line."""
+    segments = credit_segments(text)
+    if segments is None or "keywords" not in segments:
+        return None
+    return [k for k in _KEYWORD_SEPARATORS.split(segments["keywords"]) if k]

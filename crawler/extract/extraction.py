@@ -11,7 +11,9 @@ from lxml import etree
 from crawler.extract.base import ArticleParser
 from crawler.extract.page import Page
 from crawler.extract.parsers import VERSIONS, FallbackParser
+from crawler.extract.text import strip_invisible
 from crawler.items import PAGE_FIELDS, Merge, empty_page_fields
+from crawler.site.listing import parser_gave_up
 
 
 class PageKind(StrEnum):
@@ -27,7 +29,10 @@ FIELD_NAMES: tuple[str, ...] = tuple(PAGE_FIELDS)
 # bytes read as GB18030 give about 12%).
 _MAX_UNDECODABLE_SHARE = 0.02
 # lxml's plain HTML parser: lxml.html's element classes cost a Python call per element touched.
-_PARSER = etree.HTMLParser(encoding="utf-8", collect_ids=False)
+# XML_PARSE_HUGE (`huge_tree`): without it libxml2 stops 256 elements deep (400 unclosed <font>
+# tags are enough) or at a 10 MB text node and keeps what came before, silently; with it the
+# limits are 2048 deep and 1 GB, and a page past them is unreadable for that reason.
+_PARSER = etree.HTMLParser(encoding="utf-8", collect_ids=False, huge_tree=True)
 _ROLLING_MARK = "正在更新"
 
 
@@ -84,9 +89,12 @@ def _extract(html: str, url: str) -> Extraction:
         )
     if undecodable:
         problems.append(f"text: {undecodable} undecodable characters (U+FFFD)")
-    page = parse_page(html, url)
+    page = parse_page(strip_invisible(html), url)
     if page is None:
         return _unreadable(url, "no HTML in document", problems)
+    stopped = parser_gave_up(_PARSER)
+    if stopped is not None:
+        return _unreadable(url, stopped, problems)
     if _is_rolling(page):
         fields = empty_fields()
         fields["title"] = FallbackParser(page).title()

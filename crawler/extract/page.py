@@ -24,6 +24,9 @@ from crawler.extract.text import Element, absolute_url, clean_text, element_line
 
 _CMS_BLOCK = re.compile(r'enorth cms block (start|end) \[ name="([^"]+)"')
 _PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,3})\s*\]?$")
+_PAGER_WORDS = frozenset({"上一页", "下一页", "首页", "尾页", "末页"})
+# An article page's file name: `<id>.shtml`, further pages `<id>_<n>.shtml`.
+_ARTICLE_FILE = re.compile(r"^(\d{6,})(?:_(\d{1,3}))?\.s?html?$")
 _TEXT_CONTAINERS = frozenset({"div", "td", "article", "section", "main", "body"})
 T = TypeVar("T")
 
@@ -89,6 +92,10 @@ class ElementSelector:
         return None
 
 
+_DETAIL_MESSAGE = ElementSelector("div", classes=frozenset({"detailMessage"}))
+_MENTIONS_DETAIL_MESSAGE = "boolean(//div/@class[contains(., 'detailMessage')])"
+
+
 def densest_element(root: Element) -> Element | None:
     """The container with the most paragraph text that is not link text."""
     scores: dict[Element, int] = defaultdict(int)
@@ -113,6 +120,17 @@ def densest_element(root: Element) -> Element | None:
 
 def _without_scheme(url: str) -> str:
     return url.split("://", 1)[-1]
+
+
+def _article_file(url: str) -> tuple[str, str, int] | None:
+    """(directory path without scheme and host, article id, page key) of an article page URL;
+    the key orders the pages: -1 for `<id>.shtml`, n for `<id>_<n>.shtml`."""
+    path = _without_scheme(url.split("?", 1)[0].split("#", 1)[0])
+    directory, _, name = path.partition("/")[2].rpartition("/")
+    match = _ARTICLE_FILE.match(name)
+    if match is None:
+        return None
+    return directory, match.group(1), int(match.group(2)) if match.group(2) else -1
 
 
 def text_owner(text: Any) -> Element | None:
@@ -264,10 +282,14 @@ class Page:
         """(URLs of all pages of the article in order, index of this page) from `v5.pages`.
 
         The current page is the number that is not a link; the others are read from the links,
-        never generated (page 2 may be `_01` or `_02`).
+        never generated (page 2 may be `_01` or `_02`). A page without that block reads its pager
+        links wherever they are (`pager_pages`).
         """
+        block = self._block_siblings("v5.pages")
+        if block is None:
+            return self.pager_pages()
         linked: dict[int, str] = {}
-        for node in self._block_siblings("v5.pages") or []:
+        for node in block:
             if not isinstance(node.tag, str):
                 continue
             for anchor in node.iter("a"):
@@ -283,6 +305,39 @@ class Page:
             current = min(set(range(1, max(linked) + 2)) - set(linked))
         linked[current] = self.url
         return [linked[n] for n in sorted(linked)], sorted(linked).index(current)
+
+    def pager_pages(self) -> tuple[list[str], int]:
+        """(URLs of all pages of the article in order, index of this page) from the pager links
+        of a page without a `v5.pages` block: links to this article's pages (`<id>.shtml`,
+        `<id>_<n>.shtml`, same path) whose text is a page number or `上一页`/`下一页`, in the
+        order of their file names (`_<n>` counts up), this page included. A pager that shows only
+        `下一页` gives this page and the next."""
+        here = _article_file(self.url)
+        if here is None:
+            return [self.url], 0
+        pages = {here[2]: self.url}
+        for anchor in self.root.iter("a"):
+            href = (anchor.get("href") or "").strip()
+            if not href or href.startswith("#") or href.lower().startswith("javascript"):
+                continue
+            label = clean_text(text_content(anchor))
+            if label not in _PAGER_WORDS and _PAGE_NUMBER.match(label) is None:
+                continue
+            url = absolute_url(self.url, href)
+            linked = _article_file(url)
+            if linked is not None and linked[:2] == here[:2]:
+                pages.setdefault(linked[2], url)
+        keys = sorted(pages)
+        return [pages[key] for key in keys], keys.index(here[2])
+
+    @lazy_property
+    def detail_message(self) -> Element | None:
+        """`div.detailMessage`, the body of the 2026 template (site notes, section 1). Every
+        version asks (they are exclusive): an XPath that builds no element answers first for the
+        pages without one, at half the cost of walking the divs."""
+        if not xpath(_MENTIONS_DETAIL_MESSAGE)(self.root):
+            return None
+        return _DETAIL_MESSAGE.first(self.root)
 
     @lazy_property
     def title_lines(self) -> list[str]:

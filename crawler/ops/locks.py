@@ -1,11 +1,15 @@
 """Two runs of one channel never overlap: `OUTPUT_DIR/.state/locks/<channel>.lock`.
 
-A crawl takes the lock of every channel it walks (`hebei` takes them all) when its spider opens,
-with `flock`, which the kernel drops when the process dies however it dies: a killed run never
-leaves a stale lock. A run that finds one of them held does not crawl: it logs who holds it and
-closes at once with the finish reason `skipped: overlap`, which its run manifest, its checks and
-the scheduler's history report. Being an extension, the lock holds for every way a crawl is
-started: `scrapy crawl`, the scheduler, cron, systemd, scrapyd.
+A crawl takes a lock per listing it starts from when its spider opens: the declared channel's
+(`hebei` takes them all), or, for a start URL no channel declares (`scrapy crawl channel -a
+start_url=URL`), one named after the URL (`url-<host>-<path>-<hash>.lock`), so that runs of two
+URLs go on side by side and two of one URL do not. It is taken with `flock`, which the kernel
+drops when the process dies however it dies: a killed run never leaves a stale lock. A run that
+finds one of them held does not crawl: it logs who holds it and closes at once with the finish
+reason `skipped: overlap`, which its run manifest, its checks and the scheduler's history report;
+its log ends with a line naming the file of its verdict (a scrapyd job list shows it finished).
+Being an extension, the lock holds for every way a crawl is started: `scrapy crawl`, the
+scheduler, cron, systemd, scrapyd.
 
 The lock is per machine (per `OUTPUT_DIR`): crawls on several machines sharing a Redis state are
 not kept apart by it.
@@ -14,23 +18,58 @@ not kept apart by it.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
+import re
+from collections.abc import Iterable
+from typing import Any, cast
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 
 from crawler.output import FinishReason, OutputDir, run_id
+from crawler.site import urls
+from crawler.site.channels import CHANNELS, Channel
 from crawler.spiders import ChannelCrawl
 
 logger = logging.getLogger(__name__)
+
+INDEX_PAGE = "index.shtml"
+
+
+def listing_key(url: str) -> str:
+    """One spelling per listing: canonical, and a directory's index page is the directory."""
+    key = urls.canonical(url)
+    return key.removesuffix(INDEX_PAGE) if key.endswith("/" + INDEX_PAGE) else key
+
+
+def url_lock_name(url: str) -> str:
+    """A file name for a listing URL: readable, and distinct for distinct listings."""
+    key = listing_key(url)
+    readable = re.sub(r"[^A-Za-z0-9.]+", "-", key.removeprefix("http://")).strip("-")[:80]
+    return f"url-{readable}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:10]}"
+
+
+_DECLARED = {listing_key(url): channel.name for channel in CHANNELS for url in channel.start_urls}
+
+
+def lock_names(channels: Iterable[Channel], spider_name: str) -> list[str]:
+    """The locks a run of these channels takes: per start URL, the declared channel starting
+    there, else the URL's own; a spider without channels locks its name."""
+    names = {_DECLARED.get(listing_key(url)) or url_lock_name(url) for channel in channels for url in channel.start_urls}
+    return sorted(names or {spider_name})
 
 
 def channel_names(spider: Spider) -> list[str]:
     """The channels a spider walks: its declared channels, else its own name."""
     channels = spider.channels if isinstance(spider, ChannelCrawl) else ()
     return sorted({channel.name for channel in channels} or {spider.name})
+
+
+def spider_lock_names(spider: Spider) -> list[str]:
+    return lock_names(spider.channels if isinstance(spider, ChannelCrawl) else (), spider.name)
 
 
 class ChannelLock:
@@ -47,13 +86,27 @@ class ChannelLock:
         return extension
 
     def spider_opened(self, spider: Spider) -> None:
-        names = channel_names(spider)
+        names = spider_lock_names(spider)
         holder = self.acquire(names)
         if holder is not None:
             assert self.crawler.stats is not None
             self.crawler.stats.set_value("lock/held_by", holder)
             logger.warning("not crawling: another run holds the lock of %s (%s)", ", ".join(names), holder)
+            # A spider closed while it opens stops no engine, so no signal comes after Scrapy's
+            # "Spider closed": the process's shutdown does. (The reactor is the one Scrapy installed.)
+            from twisted.internet import reactor
+
+            # (cast: the reactor is typed as its zope interface, whose methods mypy reads with a self)
+            cast(Any, reactor).addSystemEventTrigger("before", "shutdown", self.say_verdict, holder)
             raise CloseSpider(FinishReason.SKIPPED_OVERLAP.value)
+
+    def say_verdict(self, holder: str) -> None:
+        """The last line of a skipped run's log says so, and where its verdict is: a scrapyd
+        job list shows every job that ended as finished."""
+        alert = self.output.alert(run_id(self.crawler))
+        verdict = f"the verdict is in {alert.resolve()}" if alert.exists() else "no alert was written"
+        logger.warning("run %s ended %s, nothing crawled (held: %s); %s", run_id(self.crawler),
+                       FinishReason.SKIPPED_OVERLAP.value, holder, verdict)
 
     def acquire(self, names: list[str]) -> str | None:
         """Take every lock, or none: returns None, or who holds the first one that is taken."""

@@ -11,7 +11,8 @@ settings = { CONCURRENT_REQUESTS = 8 }   # optional, passed as -s NAME=VALUE
 
 Every schedule is a cron expression in the end (`every = "2h"` is `0 */2 * * *`), in the machine's
 local time, so that the long-running scheduler, crontab and systemd timers run one plan at the
-same times. An interval cron cannot say (`5h`) is refused: write the cron expression.
+same times; cronsim computes its due times as Debian's cron does. An interval cron cannot say
+(`5h`) is refused: write the cron expression.
 """
 
 from __future__ import annotations
@@ -22,18 +23,24 @@ import tomllib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import takewhile
 from pathlib import Path
 from typing import Any
+
+from cronsim import CronSim, CronSimError
 
 INCREMENTAL, FULL, SINCE = "incremental", "full", "since"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EVERY = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _WINDOW = re.compile(r"^(\d+)d$")
-# field: (lowest, highest)
-_RANGES = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "weekday": (0, 6)}
+# field: (lowest, highest), in cron's order
+_RANGES = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "weekday": (0, 7)}
+# cronsim's error for a field: that field
+_CRONSIM_ERRORS = {"Bad minute": "minute", "Bad hour": "hour", "Bad day-of-month": "day", "Bad month": "month",
+                   "Bad day-of-week": "weekday"}
+_CRON_FIELD = re.compile(r"^[\d*,/-]+$")
 # Every run of a plan writes where the scheduler reads, under a name the scheduler gives.
 RESERVED_SETTINGS = frozenset({"OUTPUT_DIR", "RUN_ID"})
-_SEARCH_LIMIT = timedelta(days=366 * 5)  # a cron expression that matches no day (Feb 30) ends here
 
 
 class PlanError(ValueError):
@@ -44,7 +51,10 @@ class PlanError(ValueError):
 class Cron:
     """A five-field cron expression: minute hour day-of-month month day-of-week (0 or 7 = Sunday).
 
-    As in cron, when both day fields are restricted a day matching either one matches.
+    cronsim reads it and finds its due times, as Debian's cron would (the day fields are an OR
+    when both are restricted, unless one starts with `*`). Only what cron itself reads is taken:
+    the plan becomes crontab lines and systemd timers too, so cronsim's extensions (seconds, `L`,
+    `W`, `#`, names) are refused.
     """
 
     text: str
@@ -61,80 +71,47 @@ class Cron:
         parts = text.split()
         if len(parts) != 5:
             raise PlanError(f"cron expression {text!r}: want five fields (minute hour day month weekday)")
-        minutes, hours, days, months = (_parse_field(part, name, text) for part, name in zip(parts[:4], _RANGES))
-        weekdays = frozenset(0 if d == 7 else d for d in _parse_field(parts[4], "weekday", text, highest=7))
-        # cron's rule: a day field starting with `*` (`*`, `*/2`) does not make the days an OR
-        return cls(" ".join(parts), minutes, hours, days, months, weekdays,
-                   parts[2].startswith("*"), parts[4].startswith("*"))
-
-    def day_matches(self, day: date) -> bool:
-        if day.month not in self.months:
-            return False
-        in_month, in_week = day.day in self.days, (day.isoweekday() % 7) in self.weekdays
-        if self.any_day or self.any_weekday:
-            return in_month and in_week
-        return in_month or in_week
+        for part, name in zip(parts, _RANGES):
+            if not _CRON_FIELD.match(part):
+                raise PlanError(f"cron expression {text!r}: cannot read the {name} field {part!r} "
+                                "(numbers, `*`, ranges `a-b`, steps `/n` and lists only)")
+        normal = " ".join(parts)
+        try:
+            parsed = CronSim(normal, datetime(2000, 1, 1))
+        except CronSimError as error:
+            raise PlanError(f"cron expression {text!r}: {_complaint(str(error), parts)}") from None
+        # plain numbers only (no `L` or `#` pairs, refused above); 7 is Sunday too
+        weekdays = frozenset(0 if day == 7 else day for day in parsed.weekdays if isinstance(day, int))
+        return cls(normal, frozenset(parsed.minutes), frozenset(parsed.hours), frozenset(parsed.days),
+                   frozenset(parsed.months), weekdays, parts[2].startswith("*"), parts[4].startswith("*"))
 
     def next_after(self, moment: datetime) -> datetime:
         """The first due time strictly after `moment` (wall clock of its time zone)."""
-        start = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        day = start.date()
-        while day - start.date() <= _SEARCH_LIMIT:
-            if self.day_matches(day):
-                for hour in sorted(self.hours):
-                    for minute in sorted(self.minutes):
-                        candidate = datetime.combine(day, datetime.min.time(), moment.tzinfo).replace(
-                            hour=hour, minute=minute)
-                        if candidate >= start:
-                            return candidate
-            day += timedelta(days=1)
-        raise PlanError(f"cron expression {self.text!r} is never due")
+        try:
+            return next(CronSim(self.text, moment))
+        except StopIteration:
+            raise PlanError(f"cron expression {self.text!r} is never due") from None
 
     def latest_until(self, moment: datetime) -> datetime | None:
-        """The last due time at or before `moment`, within a year."""
-        day = moment.date()
-        while moment.date() - day <= timedelta(days=366):
-            if self.day_matches(day):
-                for hour in sorted(self.hours, reverse=True):
-                    for minute in sorted(self.minutes, reverse=True):
-                        candidate = datetime.combine(day, datetime.min.time(), moment.tzinfo).replace(
-                            hour=hour, minute=minute)
-                        if candidate <= moment:
-                            return candidate
-            day -= timedelta(days=1)
-        return None
+        """The last due time at or before `moment`."""
+        # cronsim steps back a second before it looks: start a second after `moment`
+        after = moment.replace(microsecond=0) + timedelta(seconds=1)
+        return next(CronSim(self.text, after, reverse=True), None)
 
     def due_times(self, after: datetime, until: datetime) -> list[datetime]:
         """Every due time in (after, until]."""
-        found = []
-        due = self.next_after(after)
-        while due <= until:
-            found.append(due)
-            due = self.next_after(due)
-        return found
+        return list(takewhile(lambda due: due <= until, CronSim(self.text, after)))
 
 
-def _parse_field(text: str, name: str, expression: str, highest: int | None = None) -> frozenset[int]:
-    lowest, top = _RANGES[name]
-    top = highest if highest is not None else top
-    found: set[int] = set()
-    for item in text.split(","):
-        body, _, step_text = item.partition("/")
-        try:
-            step = int(step_text) if step_text else 1
-            if body == "*":
-                first, last = lowest, _RANGES[name][1]
-            elif "-" in body:
-                first, last = (int(x) for x in body.split("-", 1))
-            else:
-                first = int(body)
-                last = _RANGES[name][1] if step_text else first
-        except ValueError:
-            raise PlanError(f"cron expression {expression!r}: cannot read the {name} field {text!r}") from None
-        if not (lowest <= first <= last <= top) or step < 1:
-            raise PlanError(f"cron expression {expression!r}: {name} {item!r} is out of {lowest}-{top}")
-        found.update(range(first, last + 1, step))
-    return frozenset(found)
+def _complaint(message: str, parts: list[str]) -> str:
+    """What is wrong with the field a cronsim error names."""
+    name = _CRONSIM_ERRORS.get(message)
+    if name is None:
+        return message
+    lowest, highest = _RANGES[name]
+    never = ", or a day none of its months has" if name == "day" else ""
+    return (f"{name} {parts[list(_RANGES).index(name)]!r} is out of {lowest}-{highest}, or a range backwards "
+            f"or a step of 0{never}")
 
 
 def cron_of_interval(every: str) -> str:

@@ -62,7 +62,8 @@ def estimate(stats: dict[str, Any], ceilings: dict[str, int], articles_asked: in
     return Estimate(listings_done, listings_total, share, seconds_left)
 
 
-def describe(stats: dict[str, Any], rate: float, guess: Estimate | None) -> str:
+def describe(stats: dict[str, Any], rate: float | None, guess: Estimate | None) -> str:
+    """The progress line; the rate only once there is one (pages over some time)."""
     get = stats.get
     parts = [
         f"{get('downloader/response_count', 0)} pages",
@@ -71,8 +72,9 @@ def describe(stats: dict[str, Any], rate: float, guess: Estimate | None) -> str:
         f"{get('pipeline/copies_merged', 0)} copies merged",
         f"{get('pipeline/rejected', 0)} rejected",
         f"{get('failures/total', 0)} failed",
-        f"{rate:.1f} pages/s",
     ]
+    if rate is not None:
+        parts.append(f"{rate:.1f} pages/s")
     if guess is not None:
         left = f", >= {_duration(guess.seconds_left)} left" if guess.seconds_left is not None else ""
         parts.append(f"listings {guess.listings_done}/{guess.listings_total} known, "
@@ -125,6 +127,8 @@ class Progress:
     def spider_opened(self, spider: Spider) -> None:
         self.spider = spider
         self.started = time.monotonic()
+        # the first rate is measured from here, not from the first line alone
+        self.pages.append((self.started, self.stats.get_value("downloader/response_count", 0)))
         if self.live:
             self.clear_line = ClearLine(self.stream)
             handler = get_scrapy_root_handler()
@@ -140,9 +144,9 @@ class Progress:
         while len(self.pages) > 2 and now - self.pages[0][0] > RATE_WINDOW:
             self.pages.popleft()
         (t0, p0), (t1, p1) = self.pages[0], self.pages[-1]
-        rate = (p1 - p0) / (t1 - t0) if t1 > t0 else 0.0
+        rate = (p1 - p0) / (t1 - t0) if t1 > t0 else None
         walk = self.spider.walk if isinstance(self.spider, ChannelCrawl) else None
-        ceilings = dict(walk.overflow_ceiling) if walk else {}
+        ceilings: dict[str, int] = dict(walk.overflow_ceiling) if walk else {}
         asked = len(walk.requested) if walk else 0
         guess = estimate(stats, ceilings, asked, now - self.started) if with_estimate else None
         return describe(stats, rate, guess)

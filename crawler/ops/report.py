@@ -11,6 +11,7 @@ curious operator) reads the figures back from the page.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -227,9 +228,14 @@ def errors_chart(runs: list[Run]) -> str:
 
 
 # tables ----------------------------------------------------------------------------------------
+def prose(text: str) -> str:
+    """Text as HTML, its `...` spans (commands, paths, names, as in the docs) as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
 def _table(headers: list[str], rows: list[list[str]], table_id: str, empty: str) -> str:
     if not rows:
-        return f'<p class="empty" id="{table_id}">{escape(empty)}</p>'
+        return f'<p class="empty" id="{table_id}">{prose(empty)}</p>'
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -243,14 +249,14 @@ def _value(value: Any) -> str:
 
 def alerts_table(runs: list[Run]) -> str:
     rows = [[escape(run.label), escape(run.spider), f"<code>{escape(run.run_id)}</code>", escape(c["name"]),
-             _value(c.get("value")), _value(c.get("limit")), escape(str(c.get("message", "")))]
+             _value(c.get("value")), _value(c.get("limit")), prose(str(c.get("message", "")))]
             for run in reversed(runs) for c in run.failed_checks][:TABLE_ROWS]
     return _table(["run start", "spider", "run", "check", "value", "limit", "what"], rows, "alerts", "No alerts.")
 
 
 def not_run_table(records: list[dict[str, Any]]) -> str:
     rows = [[escape(str(r.get("due", ""))[:16].replace("T", " ")), escape(str(r.get("entry", ""))),
-             escape(str(r.get("channel", ""))), escape(str(r.get("reason") or r.get("outcome") or ""))]
+             escape(str(r.get("channel", ""))), prose(str(r.get("reason") or r.get("outcome") or ""))]
             for r in records][:TABLE_ROWS]
     return _table(["due", "plan entry", "channel", "why it did not run"], rows, "missed",
                   "Every scheduled run ran (or nothing is scheduled through `scrapy schedule`).")

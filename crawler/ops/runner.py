@@ -8,8 +8,9 @@ scheduler, or `scrapy schedule launch` from cron or a systemd timer):
   job: `skipped: overlap` (its channel was still being crawled), `shutdown`, `killed`,
   `crashed (exit status N)`;
 - `missed`: a due time passed with the scheduler down; when it comes back it records the due
-  times it slept through and catches up with one run (an incremental crawl fetches whatever was
-  published meanwhile).
+  times it slept through and catches up with one run per entry (an incremental crawl fetches
+  whatever was published meanwhile). Catch-ups whose channels a run of the scheduler crawls wait
+  for it to end, so that a first start, when every entry is due at once, skips nothing.
 
 `status` reads the history against the plan: a due time with no run started within
 `SCHEDULE_GRACE` seconds is missed too, so a scheduler that is down now, or a cron that never
@@ -25,7 +26,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from crawler.output import FinishReason, OutputDir, read_json
 RAN = ("ok", "alerts")
 NOT_STARTED = "no run started"
 SCHEDULER_DOWN = "scheduler down"
+WAITED = "waited for a run of its channels"
 
 Clock = Callable[[], datetime]
 
@@ -134,10 +136,13 @@ class Scheduler:
     clock: Clock = local_now
     grace: timedelta = timedelta(minutes=10)
     say: Callable[[str], None] = print
+    # spider name -> the channels its runs lock (crawler/ops/locks.py); a spider not named locks its name
+    channels: Mapping[str, frozenset[str]] = field(default_factory=dict)
     running: list[Running] = field(default_factory=list)
     last_due: dict[str, datetime] = field(default_factory=dict)
     upcoming: dict[str, datetime] = field(default_factory=dict)
     outcomes: list[str] = field(default_factory=list)  # of the runs that ended, in order
+    waiting: dict[str, datetime] = field(default_factory=dict)  # entry name -> the due time of its catch-up
 
     def __post_init__(self) -> None:
         for record in read_history(self.output):
@@ -151,16 +156,29 @@ class Scheduler:
                                      **fields})
 
     def tick(self) -> None:
-        """Record the runs that ended, then start what is due."""
+        """Record the runs that ended, then start what is due: the runs due now first, then the
+        catch-ups (due longer than the grace ago: a first start, or a scheduler that was down)."""
         now = self.clock()
         self.reap()
+        due_now = []
         for entry in self.entries:
             upcoming = self.upcoming.get(entry.name)
             if upcoming is None or now >= upcoming:
-                self.start_due(entry, now)
+                due = self.latest_due(entry, now)
                 self.upcoming[entry.name] = entry.cron.next_after(now)
+                if due is not None:
+                    due_now.append((entry, due))
+        for entry, due in sorted(due_now, key=lambda pair: self.late(pair[1], now)):
+            if self.late(due, now) and self.busy(entry):
+                self.wait(entry, due)
+            else:
+                self.start(entry, due, now)
 
-    def start_due(self, entry: PlanEntry, now: datetime) -> None:
+    def latest_due(self, entry: PlanEntry, now: datetime) -> datetime | None:
+        """The due time to run now, once those slept through are recorded missed."""
+        stale = self.waiting.pop(entry.name, None)
+        if stale is not None:
+            self.record("missed", entry, stale, reason=f"{WAITED}, until its next due time")
         last = self.last_due.get(entry.name)
         if last is None:  # never run: its latest due time is due
             latest = entry.cron.latest_until(now)
@@ -168,13 +186,42 @@ class Scheduler:
         else:
             dues = entry.cron.due_times(last, now)
         if not dues:
-            return
+            return None
         *slept_through, due = dues
         for missed in slept_through:
             self.record("missed", entry, missed, reason=SCHEDULER_DOWN)
         if slept_through:
             self.say(f"{entry.name}: {len(slept_through)} due times missed while the scheduler was down")
-        self.start(entry, due, now)
+        return due
+
+    def late(self, due: datetime, now: datetime) -> bool:
+        return now - due > self.grace
+
+    def channels_of(self, entry: PlanEntry) -> frozenset[str]:
+        return self.channels.get(entry.channel, frozenset({entry.channel}))
+
+    def busy(self, entry: PlanEntry) -> Running | None:
+        """A run of this scheduler crawling one of the entry's channels."""
+        mine = self.channels_of(entry)
+        return next((run for run in self.running if mine & self.channels_of(run.entry)), None)
+
+    def wait(self, entry: PlanEntry, due: datetime) -> None:
+        """A catch-up whose channels a run of this scheduler crawls starts when that run has ended,
+        rather than at once to be skipped: two due times that passed while the scheduler was not
+        running are not an overlap of the plan."""
+        holder = self.busy(entry)
+        assert holder is not None
+        self.waiting[entry.name] = due
+        self.last_due[entry.name] = due
+        self.say(f"{entry.name}: due {due:%Y-%m-%d %H:%M}, waits for run {holder.run_id} ({holder.entry.name}) "
+                 "to end: it crawls the same channels")
+
+    def start_waiting(self) -> None:
+        for name, due in list(self.waiting.items()):
+            entry = next(e for e in self.entries if e.name == name)
+            if not self.busy(entry):
+                del self.waiting[name]
+                self.start(entry, due, self.clock())
 
     def start(self, entry: PlanEntry, due: datetime, now: datetime) -> Running:
         run_id = new_run_id(entry, now)
@@ -188,10 +235,12 @@ class Scheduler:
         return run
 
     def reap(self) -> None:
+        """Record the runs that ended; start the catch-ups that waited for them."""
         for run in list(self.running):
             status = run.handle.poll()
             if status is not None:
                 self.finish(run, status)
+        self.start_waiting()
 
     def finish(self, run: Running, status: int) -> str:
         outcome, reason = run_outcome(self.output, run.run_id, status)
@@ -203,10 +252,17 @@ class Scheduler:
         return outcome
 
     def wait_all(self) -> list[str]:
-        return [self.finish(run, run.handle.wait()) for run in list(self.running)]
+        """Wait for every run, and for the catch-ups waiting for them; their outcomes."""
+        outcomes = []
+        while self.running:
+            outcomes += [self.finish(run, run.handle.wait()) for run in list(self.running)]
+            self.start_waiting()
+        return outcomes
 
     def stop(self) -> None:
-        """Ask running crawls to shut down (Scrapy finishes what it holds), and record them."""
+        """Ask running crawls to shut down (Scrapy finishes what it holds), and record them; the
+        catch-ups still waiting are left to the next start, which finds their due times unrun."""
+        self.waiting.clear()
         for run in self.running:
             run.handle.terminate()
         self.wait_all()
@@ -214,12 +270,12 @@ class Scheduler:
 
 # one entry now (cron, systemd) -------------------------------------------------
 def launch_entry(entry: PlanEntry, output: Path, launch: Launcher, clock: Clock = local_now,
-                 grace: timedelta = timedelta(minutes=10), say: Callable[[str], None] = print) -> str:
-    """Run one entry now, for its latest due time, and wait for it: returns the outcome."""
+                 grace: timedelta = timedelta(minutes=10), say: Callable[[str], None] = print) -> tuple[str, str]:
+    """Run one entry now, for its latest due time, and wait for it: the outcome and the run id."""
     scheduler = Scheduler([entry], output, launch, clock, grace, say)
     now = clock()
-    scheduler.start(entry, entry.cron.latest_until(now) or now.replace(second=0, microsecond=0), now)
-    return scheduler.wait_all()[0]
+    run = scheduler.start(entry, entry.cron.latest_until(now) or now.replace(second=0, microsecond=0), now)
+    return scheduler.wait_all()[0], run.run_id
 
 
 # the scheduler's own lock --------------------------------------------------------
@@ -263,6 +319,7 @@ class EntryStatus:
     missed: list[tuple[datetime, str]] = field(default_factory=list)
     running: list[str] = field(default_factory=list)
     since: datetime | None = None  # the start of the window looked at
+    missed_runs: dict[datetime, str] = field(default_factory=dict)  # due -> run id, of the missed that ran
 
 
 def _alive(pid: Any) -> bool:
@@ -298,6 +355,8 @@ def entry_status(entry: PlanEntry, records: list[dict[str, Any]], output: Path, 
             status.running.append(events["started"]["run_id"])
         else:
             status.missed.append((due, outcome))
+            if "started" in events:
+                status.missed_runs[due] = events["started"]["run_id"]
         if "started" in events or "ended" in events:
             run = {**events.get("started", {}), **events.get("ended", {})}
             status.last = {"due": due, "run_id": run.get("run_id"), "outcome": outcome, "at": run.get("at")}
@@ -318,6 +377,14 @@ def _outcome(events: dict[str, dict[str, Any]], output: Path) -> str | None:
     return None
 
 
+def verdict_of(output: Path, run: str) -> Path | None:
+    """Where a run's verdict is to be read: its alert, else (a crash) its log; None when it passed."""
+    for path in (OutputDir(output).alert(run), OutputDir(output).schedule_log(run)):
+        if path.exists():
+            return path
+    return None
+
+
 def describe_status(status: EntryStatus, output: Path) -> list[str]:
     entry = status.entry
     lines = [f"{entry.name}: crawl {entry.channel}, {entry.mode}, {entry.schedule}"]
@@ -327,15 +394,19 @@ def describe_status(status: EntryStatus, output: Path) -> list[str]:
         last = status.last
         manifest = read_json(OutputDir(output).manifest(last["run_id"])) or {}
         new = manifest.get("counts", {}).get("stories_new")
-        alerts = OutputDir(output).alert(last["run_id"]).exists()
-        figures = (f", {new} new stories" if new is not None else "") + (", alerts written" if alerts else "")
+        alert = OutputDir(output).alert(last["run_id"])
+        figures = (f", {new} new stories" if new is not None else "") + (", alerts written" if alert.exists() else "")
         lines.append(f"  last run   due {last['due']:%Y-%m-%d %H:%M}: {last['outcome']} "
                      f"(run {last['run_id']}{figures})")
+        if alert.exists():
+            lines.append(f"  verdict    {alert}")
     for run in status.running:
         lines.append(f"  running    {run}")
     lines.append(f"  next due   {status.next_due:%Y-%m-%d %H:%M}")
     if status.since is not None:
         lines.append(f"  since {status.since:%Y-%m-%d %H:%M}: {status.ran} ran, {len(status.missed)} missed")
     for due, why in status.missed:
-        lines.append(f"  missed     due {due:%Y-%m-%d %H:%M}: {why}")
+        missed_run = status.missed_runs.get(due)
+        verdict = verdict_of(output, missed_run) if missed_run else None
+        lines.append(f"  missed     due {due:%Y-%m-%d %H:%M}: {why}" + (f" ({verdict})" if verdict else ""))
     return lines

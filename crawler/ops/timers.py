@@ -45,11 +45,12 @@ def _values(values: frozenset[int], full: range, width: int = 2) -> str:
 
 def on_calendar(cron: Cron) -> list[str]:
     """systemd `OnCalendar=` expressions due at the same times as `cron`. cron matches a day on
-    day-of-month OR day-of-week when both are restricted, systemd on both: then two expressions."""
+    day-of-month OR day-of-week when both are restricted and neither starts with `*`, systemd on
+    both: then two expressions."""
     time = f"{_values(cron.hours, range(24))}:{_values(cron.minutes, range(60))}:00"
     months = _values(cron.months, range(1, 13))
-    days = "*" if cron.any_day else _values(cron.days, range(1, 32))
-    weekdays = "" if cron.any_weekday else ",".join(WEEKDAYS[d] for d in sorted(cron.weekdays)) + " "
+    days = _values(cron.days, range(1, 32))
+    weekdays = "" if cron.weekdays == set(range(7)) else ",".join(WEEKDAYS[d] for d in sorted(cron.weekdays)) + " "
     if cron.any_day or cron.any_weekday:
         return [f"{weekdays}*-{months}-{days} {time}"]
     return [f"{weekdays}*-{months}-* {time}", f"*-{months}-{days} {time}"]

@@ -25,6 +25,13 @@ _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _MAXPAGE = re.compile(r"\bmaxpage\s*=\s*(\d+)")
 _PAGER_WORDS = ("下一页", "上一页", "尾页", "首页", "下页", "上页", "末页")
 _OLDER_WORDS = ("下一页", "下页")
+# XML_PARSE_HUGE: libxml2's defaults stop a parse 256 elements deep or at a 10 MB text node and
+# keep what came before, silently; with it, the limits are 2048 deep and 1 GB, and a page past
+# them is a failure that says so (`ListingPage.problem`).
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+# Why a page's links are skipped (`listing/skipped_links/<reason>`), beside the gate's reasons.
+NOT_A_URL = "not a URL"
+SCRIPT_OFF_SITE = "count script off-site"
 
 
 @dataclass
@@ -44,12 +51,13 @@ class ListingPage:
     count_script: str | None = None
     catalog: str | None = None
     sublistings: list[str] = field(default_factory=list)  # canonical listing URLs below the base dir
+    problem: str | None = None  # why the page could not be read whole (what was read is kept)
 
 
-def _blocks(root: lxml.html.HtmlElement, name: str) -> list[tuple[etree._Element, list[etree._Element]]]:
-    """(container, elements) for each enorth block `name`: what lies between its start comment and
-    the next block-end comment (or the next start of a block `name`: an unclosed block ends
-    there), in page order. One pass over each container's children: linear in the page."""
+def _blocks(root: lxml.html.HtmlElement, name: str) -> list[tuple[etree._Element, list[etree._Element], bool]]:
+    """(container, elements, closed) for each enorth block `name`: what lies between its start
+    comment and the next block-end comment (or the next start of a block `name`: an unclosed
+    block ends there), in page order. One pass over each container's children: linear in the page."""
     order: dict[etree._Element, int] = {}
     parents: dict[etree._Element, None] = {}
     for index, comment in enumerate(root.iter(etree.Comment)):
@@ -57,23 +65,23 @@ def _blocks(root: lxml.html.HtmlElement, name: str) -> list[tuple[etree._Element
         if m and m.group(1) == name and comment.getparent() is not None:
             order[comment] = index
             parents[comment.getparent()] = None
-    found: list[tuple[int, etree._Element, list[etree._Element]]] = []
+    found: list[tuple[int, etree._Element, list[etree._Element], bool]] = []
     for parent in parents:
         start: etree._Element | None = None
         members: list[etree._Element] = []
         for child in parent:
             if child in order:
                 if start is not None:
-                    found.append((order[start], parent, members))
+                    found.append((order[start], parent, members, False))
                 start, members = child, []
             elif start is not None and isinstance(child, etree._Comment) and _BLOCK_END.search(child.text or ""):
-                found.append((order[start], parent, members))
+                found.append((order[start], parent, members, True))
                 start = None
             elif start is not None:
                 members.append(child)
         if start is not None:
-            found.append((order[start], parent, members))
-    return [(parent, members) for _, parent, members in sorted(found, key=lambda f: f[0])]
+            found.append((order[start], parent, members, False))
+    return [(parent, members, closed) for _, parent, members, closed in sorted(found, key=lambda f: f[0])]
 
 
 def _links(elements: list[etree._Element]) -> list[tuple[str, str, str | None]]:
@@ -119,9 +127,10 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
     if not html.strip():
         return page
     try:
-        root = lxml.html.document_fromstring(html)
+        root = lxml.html.document_fromstring(html, parser=_PARSER)
     except (etree.ParserError, ValueError):
         return page
+    page.problem = parser_gave_up(_PARSER)
     meta = root.xpath('//meta[@name="catalogs"]/@content')
     page.catalog = meta[0].strip() if meta and meta[0].strip().isdigit() else None
 
@@ -132,7 +141,7 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
         main_links = _best_block(root, url)
     for href, title, day in main_links:
         absolute = urls.resolve_link(url, href)
-        refused = urls.refusal(absolute) if absolute is not None else "not a URL"
+        refused = urls.refusal(absolute) if absolute is not None else NOT_A_URL
         if absolute is None or refused is not None:
             page.skipped.append((absolute or href, (refused or "").split(":")[0]))
         elif urls.is_article(absolute):
@@ -144,9 +153,9 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
         text = a.text_content().strip()
         if text not in _PAGER_WORDS:
             continue
-        href = urls.resolve_link(url, a.get("href") or "")
-        if href is not None and urls.on_site(href):
-            target = urls.canonical(href)
+        linked = urls.resolve_link(url, a.get("href") or "")
+        if linked is not None and urls.on_site(linked):
+            target = urls.canonical(linked)
             if urls.overflow_page_number(target) or urls.is_listing_path(urlsplit(target).path):
                 page.pager_links.append(target)
                 if text in _OLDER_WORDS and page.older_link is None:
@@ -158,19 +167,24 @@ def parse_listing(html: str, url: str, main_list_xpath: str | None = None) -> Li
             if found is not None and urls.on_site(found) and urls.COUNT_SCRIPT_PATH.search(found):
                 page.count_script = urls.canonical(found)
             else:
-                page.skipped.append((found or src, "count script off-site"))
+                page.skipped.append((found or src, SCRIPT_OFF_SITE))
 
     base = urls.directory_of(url)
     host = urlsplit(url).hostname
     seen = set()
+    not_urls = {href for href, reason in page.skipped if reason == NOT_A_URL}
     for a in root.iter("a"):
-        target = urls.resolve_link(url, a.get("href") or "")
-        if target is None:
+        href = a.get("href") or ""
+        linked = urls.resolve_link(url, href)
+        if linked is None:
+            if href not in not_urls:  # a link anywhere on the page that is no URL is counted once
+                not_urls.add(href)
+                page.skipped.append((href, NOT_A_URL))
             continue
-        parts = urlsplit(target)
+        parts = urlsplit(linked)
         if parts.hostname != host or not parts.path.startswith(base) or not urls.is_listing_path(parts.path):
             continue
-        target = urls.canonical(target)
+        target = urls.canonical(linked)
         if target not in seen and target != page.url:
             seen.add(target)
             page.sublistings.append(target)
@@ -200,17 +214,34 @@ def _looks_like_side_box(container: etree._Element) -> bool:
 
 
 def _best_block(root: lxml.html.HtmlElement, url: str) -> list[tuple[str, str, str | None]]:
+    """The links of the main list. A block without links cannot be it; a block closed by its end
+    comment beats an unclosed one; what a container says (pager, side box) is read once per
+    container, however many blocks it holds."""
     best: list[tuple[str, str, str | None]] = []
-    best_score = (-1, -1, -1, -1)
-    for container, members in _blocks(root, "v5.latest"):
+    best_score = (-1, -1, -1, -1, -1)
+    container_score: dict[etree._Element, tuple[int, int]] = {}
+    for container, members, closed in _blocks(root, "v5.latest"):
         links = _links(members)
+        if not links:
+            continue
+        if container not in container_score:
+            container_score[container] = (int(_has_pager(container)), int(not _looks_like_side_box(container)))
         resolved = ((urls.resolve_link(url, lk[0]), lk) for lk in links)
         articles = [lk for absolute, lk in resolved if absolute is not None and urls.is_article(absolute)]
         dated = sum(1 for lk in articles if lk[2])
-        score = (int(_has_pager(container)), int(not _looks_like_side_box(container)), dated, len(articles))
+        score = (*container_score[container], int(closed), dated, len(articles))
         if score > best_score:
             best, best_score = links, score
     return best
+
+
+def parser_gave_up(parser: etree.HTMLParser) -> str | None:
+    """The reason libxml2 stopped reading the last page `parser` parsed before its end (a
+    FATAL error: too deep, too large), or None when it read it all."""
+    for error in parser.error_log:
+        if error.level == etree.ErrorLevels.FATAL:
+            return f"the HTML parser stopped at line {error.line}: {error.message.strip()}"
+    return None
 
 
 def read_maxpage(script: str) -> int | None:

@@ -128,6 +128,18 @@ def is_article(url: str) -> bool:
     return bool(m) and m.group(5) is None
 
 
+def first_page(url: str) -> str | None:
+    """The article's first page, for the URL of any of its pages on the portal (`<id>_02.shtml`
+    gives `<id>.shtml`); None for any other URL."""
+    if not on_site(url):
+        return None
+    parts = urlsplit(url)
+    m = ARTICLE_PATH.match(parts.path)
+    if not m:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, f"/system/{m.group(1)}/{m.group(2)}/{m.group(3)}/{m.group(4)}.shtml", "", ""))
+
+
 def overflow_page_number(url: str) -> tuple[str, int] | None:
     """(catalog, page) of an overflow page URL."""
     m = OVERFLOW_PATH.match(urlsplit(url).path)

@@ -29,8 +29,8 @@ from crawler.items import PAGE_FIELDS, Article
 from crawler.output import FailureKind, FailureLog, FinishReason, Mode, OutputDir, run_id
 from crawler.site import urls
 from crawler.site.channels import CHANNELS, Channel
-from crawler.site.charset import charset_from_content_type, decode_html
-from crawler.site.listing import parse_listing, read_maxpage
+from crawler.site.charset import charset_from_content_type, decode_page
+from crawler.site.listing import SCRIPT_OFF_SITE, parse_listing, read_maxpage
 from crawler.spiders.walk import Walk
 from pipelines.state import StateStore, open_state
 
@@ -38,6 +38,7 @@ from pipelines.state import StateStore, open_state
 class ChannelSpider(scrapy.Spider):
     name = "channel"
     channels: tuple[Channel, ...] = ()
+    failures: FailureLog  # made by from_crawler
 
     def __init__(self, start_url: str | None = None, since: str | None = None, full: str | None = None,
                  *args: Any, **kwargs: Any) -> None:
@@ -84,26 +85,59 @@ class ChannelSpider(scrapy.Spider):
             for url in channel.start_urls:
                 url = urls.canonical(url)
                 yield self.listing_request(url, channel, urls.directory_of(url))
+        if self.mode is Mode.INCREMENTAL:
+            for request in self.earlier_failures():
+                yield request
+
+    def earlier_failures(self) -> list[Request]:
+        """The articles the latest earlier run of this spider gave up on (on any of their pages)
+        and nobody has stored since. The walk alone would not get back to one listed on an older
+        page: it stops at the first page whose articles are all stored."""
+        assert self.state is not None and self.crawler.stats is not None
+        output = OutputDir.of(self.settings)
+        earlier = latest_run(output, self.name, run_id(self.crawler))
+        if earlier is None:
+            return []
+        channels = {channel.name: channel for channel in self.channels}
+        failed: dict[str, Channel] = {}
+        for line in FailureLog.read(output.failures(earlier)):
+            url, channel = urls.first_page(str(line.get("url") or "")), channels.get(str(line.get("channel")))
+            if line.get("kind") == FailureKind.ARTICLE and channel is not None and url is not None:
+                failed.setdefault(urls.canonical(url), channel)
+        retried = sorted(failed.keys() - self.state.known_urls(failed))
+        self.crawler.stats.set_value("crawl/retried_failures", len(retried))
+        return [self.article_request(url, failed[url]) for url in retried]
 
     # listings ---------------------------------------------------------------
     def listing_request(self, url: str, channel: Channel, root: str) -> Request:
         return Request(url, callback=self.parse_listing, errback=self.request_failed,
                        cb_kwargs={"channel": channel, "root": root}, meta={"kind": FailureKind.LISTING.value})
 
+    def article_request(self, url: str, channel: Channel) -> Request:
+        return Request(url, callback=self.parse_article, errback=self.request_failed,
+                       cb_kwargs={"channel": channel}, meta={"kind": FailureKind.ARTICLE.value})
+
     def parse_listing(self, response: Response, channel: Channel, root: str) -> Iterator[Request]:
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("listing/pages")
-        page = parse_listing(_decoded(response), response.url, channel.main_list_xpath)
-        for _url, reason in page.skipped:
+        page = parse_listing(self.decoded(response), response.url, channel.main_list_xpath)
+        for url, reason in page.skipped:
             stats.inc_value(f"listing/skipped_links/{reason}")
+            if reason == SCRIPT_OFF_SITE:
+                # without its pager script, the listing's older pages cannot be found
+                self.failures.record(url, FailureKind.SCRIPT, "the listing's pager script is not the portal's: "
+                                     + (urls.refusal(url) or "not a count_page_list script"), response.url, channel.name)
+        if page.problem is not None:
+            # what was read before the parser stopped is walked; the failure makes the next run walk all
+            stats.inc_value("listing/unreadable_pages")
+            self.failures.record(_asked(response), FailureKind.LISTING, page.problem, _referer(response), channel.name)
         if not (page.articles or page.skipped or page.sublistings or page.pager_links or page.count_script):
-            yield from self.empty_listing(response, channel, root)
+            yield from self.empty_listing(response, channel, root, recorded=page.problem is not None)
             return
         wanted = self.walk.wanted(page.articles)
         for link in wanted:
-            yield Request(link.url, callback=self.parse_article, errback=self.request_failed,
-                          cb_kwargs={"channel": channel}, meta={"kind": FailureKind.ARTICLE.value})
+            yield self.article_request(link.url, channel)
         for target in page.sublistings:
             if urls.directory_of(target).startswith(root):
                 yield self.listing_request(target, channel, root)
@@ -116,16 +150,16 @@ class ChannelSpider(scrapy.Spider):
                                      "catalog": page.catalog},
                           meta={"kind": FailureKind.SCRIPT.value})
 
-    def empty_listing(self, response: Response, channel: Channel, root: str) -> Iterator[Request]:
-        """A listing page with no link to read (a "系统繁忙" page served with 200): a failure, so
-        that the next run walks every page again (see `unfinished_run`); this walk goes on past
-        it as past any failed page."""
+    def empty_listing(self, response: Response, channel: Channel, root: str, recorded: bool = False) -> Iterator[Request]:
+        """A listing page with no link to read (a "系统繁忙" page served with 200): a failure (unless
+        `recorded` already), so that the next run walks every page again (see `unfinished_run`);
+        this walk goes on past it as past any failed page."""
         assert self.crawler.stats is not None and response.request is not None
         self.crawler.stats.inc_value("listing/empty_pages")
         request = response.request
-        asked = request.meta.get("redirect_urls", [request.url])[0]
-        self.failures.record(asked, FailureKind.LISTING, "a listing page without a single link (an error page?)",
-                             _referer(response))
+        if not recorded:
+            self.failures.record(_asked(response), FailureKind.LISTING,
+                                 "a listing page without a single link (an error page?)", _referer(response), channel.name)
         older = self.walk.after_failure(request.url, FailureKind.LISTING)
         if older is not None:
             yield self.listing_request(older, channel, root)
@@ -137,7 +171,7 @@ class ChannelSpider(scrapy.Spider):
         catalog = catalog or (found.group(1) if found else None)
         if maxpage is None or catalog is None:
             self.failures.record(response.url, FailureKind.SCRIPT, "count script without maxpage or catalog",
-                                 listing_url)
+                                 listing_url, channel.name)
             return
         for target in self.walk.script_pages(maxpage, catalog, listing_url):
             yield self.listing_request(target, channel, root)
@@ -147,18 +181,18 @@ class ChannelSpider(scrapy.Spider):
                       done: tuple[Extraction, ...] = ()) -> Iterator[Article | Request]:
         stats = self.crawler.stats
         assert stats is not None
-        page = extract(_decoded(response), response.url)
+        page = extract(self.decoded(response), response.url)
         if page.kind == "rolling":
             stats.inc_value("article/skipped/rolling")
             self.logger.info("skipped a rolling live page: %s", response.url)
             return
         if page.kind != "article":
-            self.failures.record(response.url, FailureKind.ARTICLE, "unreadable page: " + "; ".join(page.problems),
-                                 _referer(response))
+            self.failures.record(_asked(response), FailureKind.ARTICLE, "unreadable page: " + "; ".join(page.problems),
+                                 _referer(response), channel.name)
             return
         pages = done + (page,)
         first = pages[0]
-        page_urls = self.article_pages(first, response)
+        page_urls = self.article_pages(first, response, channel)
         if page_urls is None:
             return
         if len(pages) < len(page_urls):
@@ -168,28 +202,24 @@ class ChannelSpider(scrapy.Spider):
             return
         yield self.build_item(page_urls[0], pages, channel)
 
-    def article_pages(self, first: Extraction, response: Response) -> list[str] | None:
-        """The canonical URLs of the article's pages: its first page, then only continuation
-        pages of the same article id (`<id>_NN.shtml`) on the portal, at most ARTICLE_MAX_PAGES.
-        None (and a failure recorded) when the first page is no article URL or claims too many."""
-        stats = self.crawler.stats
-        assert stats is not None
+    def article_pages(self, first: Extraction, response: Response, channel: Channel) -> list[str] | None:
+        """The canonical URLs of the article's pages: its first page, then continuation pages of
+        the same article id (`<id>_NN.shtml`) on the portal, at most ARTICLE_MAX_PAGES. None, and
+        a failure recorded under the URL asked for, when a page of its `v5.pages` block is none of
+        these: stored without one of its pages, the story would be wrong, and unnoticed."""
         listed = [urls.canonical(u) for u in first.page_urls] or [urls.canonical(response.url)]
         article = urls.article_id(listed[0])
-        if article is None or not urls.on_site(listed[0]):
-            self.failures.record(listed[0], FailureKind.ARTICLE, "not an article URL of the portal",
-                                 _referer(response))
-            return None
-        kept = listed[:1] + [u for u in listed[1:] if urls.article_id(u) == article and urls.on_site(u)]
-        if len(kept) < len(listed):
-            stats.inc_value("article/foreign_page_links", len(listed) - len(kept))
         limit = self.settings.getint("ARTICLE_MAX_PAGES")
-        if len(kept) > limit:
-            self.failures.record(listed[0], FailureKind.ARTICLE,
-                                 f"the article claims {len(kept)} pages, more than ARTICLE_MAX_PAGES={limit}",
-                                 _referer(response))
-            return None
-        return kept
+        if article is None or not urls.on_site(listed[0]):
+            reason = f"its page 1 is not an article URL of the portal: {listed[0]}"
+        elif foreign := [u for u in listed[1:] if urls.article_id(u) != article or not urls.on_site(u)]:
+            reason = f"its pages link pages of another article or site: {', '.join(foreign[:3])}"
+        elif len(listed) > limit:
+            reason = f"the article claims {len(listed)} pages, more than ARTICLE_MAX_PAGES={limit}"
+        else:
+            return listed
+        self.failures.record(_asked(response), FailureKind.ARTICLE, reason, _referer(response), channel.name)
+        return None
 
     def build_item(self, url: str, pages: tuple[Extraction, ...], channel: Channel) -> Article:
         url = urls.canonical(url)
@@ -213,6 +243,17 @@ class ChannelSpider(scrapy.Spider):
             **fields,
         )
 
+    def decoded(self, response: Response) -> str:
+        """The page's text, its charset decided by crawler.site.charset; a page in two charsets
+        is counted (`charset/mixed_pages`) and logged."""
+        assert self.crawler.stats is not None
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        text, problem = decode_page(response.body, charset_from_content_type(content_type))
+        if problem is not None:
+            self.crawler.stats.inc_value("charset/mixed_pages")
+            self.logger.warning("%s: %s", response.url, problem)
+        return text
+
     def request_failed(self, failure: Failure) -> Iterator[Request]:
         request: Request = failure.request  # type: ignore[attr-defined]
         self.record_failure(request, failure)
@@ -223,9 +264,10 @@ class ChannelSpider(scrapy.Spider):
     def callback_failed(self, response: Response, error: Exception) -> None:
         """A callback that raised (CallbackFailures, a spider middleware): that page's failure."""
         request = response.request
-        asked = request.meta.get("redirect_urls", [request.url])[0] if request else response.url
         kind = request.meta.get("kind", FailureKind.PAGE) if request else FailureKind.PAGE
-        self.failures.record(asked, kind, f"callback raised {type(error).__name__}: {error}", _referer(response))
+        channel = request.cb_kwargs.get("channel") if request else None
+        self.failures.record(_asked(response), kind, f"callback raised {type(error).__name__}: {error}",
+                             _referer(response), channel.name if isinstance(channel, Channel) else None)
 
     def record_failure(self, request: Request, failure: Failure) -> None:
         response = getattr(failure.value, "response", None)
@@ -238,8 +280,10 @@ class ChannelSpider(scrapy.Spider):
             reason += f" (after {retries} retries)"
         # A redirected request is recorded under the URL that was asked for.
         asked = request.meta.get("redirect_urls", [request.url])[0]
+        channel = request.cb_kwargs.get("channel")
         self.failures.record(asked, request.meta.get("kind", FailureKind.PAGE), reason,
-                             request.headers.get("Referer", b"").decode("latin-1") or None)
+                             request.headers.get("Referer", b"").decode("latin-1") or None,
+                             channel.name if isinstance(channel, Channel) else None)
 
 
 def unfinished_run(output: OutputDir, current: str) -> str | None:
@@ -258,10 +302,18 @@ def unfinished_run(output: OutputDir, current: str) -> str | None:
     return unfinished[-1][1] if unfinished else None
 
 
-def _decoded(response: Response) -> str:
-    """The page's text, its charset decided by crawler.site.charset."""
-    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-    return decode_html(response.body, charset_from_content_type(content_type))
+def latest_run(output: OutputDir, spider: str, current: str) -> str | None:
+    """The id of the latest earlier run of `spider` that walked anything."""
+    runs = [(str(manifest["start"]), path.stem) for path, manifest in output.manifests()
+            if manifest.get("spider") == spider and path.stem != current and manifest.get("start")
+            and not FinishReason.is_skipped(str(manifest.get("finish_reason") or ""))]
+    return max(runs)[1] if runs else None
+
+
+def _asked(response: Response) -> str:
+    """The URL that was asked for: a redirected request's first URL."""
+    request = response.request
+    return request.meta.get("redirect_urls", [request.url])[0] if request is not None else response.url
 
 
 def _referer(response: Response) -> str | None:

@@ -41,6 +41,7 @@ class Walk:
     overflow_ceiling: dict[str, int] = field(default_factory=dict)  # highest page accepted per catalog
     requested: set[str] = field(default_factory=set)  # article URLs this run asked for
     pages_of: Counter[str] = field(default_factory=Counter)  # listing pages asked for, per listing
+    admitted: set[str] = field(default_factory=set)  # the listing pages counted in pages_of
 
     def __post_init__(self) -> None:
         self.walk_all = self.walk_all or self.mode is Mode.FULL
@@ -88,7 +89,10 @@ class Walk:
     def admit(self, url: str) -> bool:
         """At most `max_pages` pages of one listing (a catalog's overflow pages, else the pages
         of one directory) per run, whatever a pager claims: a chain of static 下一页 links that
-        never ends is a trap too."""
+        never ends is a trap too. A page counts once, however many pagers link it (every page
+        of a static pager links 首页 and 尾页)."""
+        if url in self.admitted:
+            return True
         found = urls.overflow_page_number(url)
         listing = found[0] if found else urls.directory_of(url)
         if self.pages_of[listing] >= self.max_pages:
@@ -99,6 +103,7 @@ class Walk:
             self.count("listing/pages_capped", 1)
             return False
         self.pages_of[listing] += 1
+        self.admitted.add(url)
         return True
 
     def every_page(self, page: ListingPage, url: str) -> tuple[list[str], bool]:

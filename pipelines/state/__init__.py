@@ -19,7 +19,7 @@ Protocol, as the store pipeline (pipelines/store.py) runs it:
    `mark_written({name: version, ...})`. `make_durable()` first, so that no file gets ahead of a
    state that a power loss could take back.
 3. A copy is *stored* once a partition file holding it is durable: only then does
-   `known_urls` report it. At the end of a clean run, `finalise_ids()`.
+   `known_urls` report it. At the end of a run that finished, `finalise_ids(...)`.
 """
 
 from __future__ import annotations

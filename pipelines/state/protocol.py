@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from pipelines.dedupe import Copy
 
 NEW, MERGED, CHANGED, UNCHANGED, FAILED = "new", "merged", "changed", "unchanged", "failed"
+# The digest of a copy that a rebuild cannot know (a line holds the primary copy's fields only): it
+# matches no crawl, so the next visit of that page merges it again, which leaves the line as it is.
+UNKNOWN_DIGEST = "-"
+
+
+class StateError(Exception):
+    """The state cannot be used as it is (damaged, or its server does not answer). The message
+    says what is wrong and what to do: a run logs it, a command prints it, without a traceback."""
+
+
+class StateDamaged(StateError):
+    """The state is damaged: a rebuild from the partition files can replace it."""
+
+    def __init__(self, message: str, problems: Sequence[str]) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+def damaged(where: str, problems: Sequence[str]) -> StateDamaged:
+    """The one message for a damaged state: where, the first problem, and the commands that help."""
+    more = f" and {len(problems) - 1} more problems" if len(problems) > 1 else ""
+    return StateDamaged(f"{where} is damaged ({problems[0]}{more}): run `scrapy store verify` to see what is "
+                        "wrong, then `scrapy store repair`, which sets the damaged state aside and rebuilds it "
+                        "from the partition files (docs/data.md, \"Verify and repair\")", problems)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -62,9 +87,38 @@ class StateStore(Protocol):
     def mark_written(self, versions: dict[str, int]) -> None:
         """Each partition file holds its partition as of the version given (and durably so)."""
 
-    def finalise_ids(self) -> int:
-        """Fix the id of every story stored so far (docs/data.md: story identity); returns how
-        many ids became final."""
+    def finalise_ids(self, touched: Collection[int], channels: Collection[str], alone: Callable[[], bool]) -> int:
+        """At the end of a run that finished: settle the ids it leaves (docs/data.md, "Story
+        identity"). Settled are the stories it `touched` (recorded a copy of) and the provisional
+        stories of `channels` (those whose every listing page it walked: what killed and shut-down
+        runs left open there). Under the writer lock, `alone()` says whether no other run is alive:
+        then the settled and the ready stories become final; else the settled ones become ready,
+        for the last run to end alone. Returns how many ids became final."""
+
+    @property
+    def location(self) -> str:
+        """Where the state lives, as messages name it (its database file, its Redis server)."""
+
+    def partitions(self) -> dict[str, int]:
+        """Every partition the state knows, with how many stories it holds (0: it has no file)."""
+
+    def moved_together(self, partitions: Collection[str]) -> list[tuple[str, str]]:
+        """The pairs (from, to) of partitions a story moved between, one of them in `partitions`,
+        whose files are not both written since: each pair is rewritten in one round, so that a
+        reader never sees the story in both files, nor in neither."""
+
+    def mark_pending(self, partitions: Iterable[str]) -> None:
+        """These partition files are not what the state holds (gone, damaged, unknown to it): the
+        next rewrite writes them whole from the state (or removes them, when it holds no story)."""
+
+    def integrity(self, quick: bool = False) -> list[str]:
+        """What is wrong with the state itself, [] when nothing is; `quick`: only what is cheap
+        enough for every run's open."""
+
+    def restore_stories(self, records: Iterable[dict[str, Any]], run: str) -> int:
+        """Into an empty state (a rebuild): every story as its line stands, its id final, its
+        copies' URLs, its fingerprint and LSH bands indexed (the line's text is its primary copy's),
+        every partition pending. Returns how many stories."""
 
     def close(self) -> None: ...
 

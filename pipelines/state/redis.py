@@ -4,14 +4,17 @@ processes on several machines."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from crawler.site.urls import canonical
 from pipelines.dedupe import Copy, dumps, partition_of, sort_key
 from pipelines.state.decision import IndexedStore, StoryRow, Transaction, _spellings
-from pipelines.state.protocol import Snapshot
+from pipelines.state.protocol import UNKNOWN_DIGEST, Snapshot, StateError
 
 
 class RedisStateStore(IndexedStore):
@@ -29,8 +32,20 @@ class RedisStateStore(IndexedStore):
     def __init__(self, url: str) -> None:
         import redis
 
+        self.url = url
         self.redis = redis.Redis.from_url(url, decode_responses=True)
-        self.redis.ping()
+        try:
+            self.redis.ping()
+        except redis.RedisError as error:
+            raise StateError(f"{self.location} does not answer ({type(error).__name__}: {error}): start it, "
+                             "or point STATE_REDIS_URL at the server that holds the state") from None
+
+    @property
+    def location(self) -> str:
+        """The URL without its password."""
+        url = urlsplit(self.url)
+        host = url.netloc.rpartition("@")[2]
+        return f"the Redis state at {url.scheme}://{host}{url.path} ({self.PREFIX}*)"
 
     def key(self, *parts: object) -> str:
         return self.PREFIX + ":".join(map(str, parts))
@@ -60,6 +75,82 @@ class RedisStateStore(IndexedStore):
         written = self.redis.hgetall(self.key("written"))
         return sorted(name for name, v in versions.items() if int(written.get(name, 0)) < int(v))
 
+    def partitions(self) -> dict[str, int]:
+        names = sorted(self.redis.hkeys(self.key("versions")))
+        reads = self.redis.pipeline(transaction=False)
+        for name in names:
+            reads.scard(self.key("partition", name))
+        return dict(zip(names, reads.execute())) if names else {}
+
+    def moved_together(self, partitions: Collection[str]) -> list[tuple[str, str]]:
+        names = set(partitions)
+        pairs = [tuple(member.split(" ")) for member in self.redis.smembers(self.key("moves"))]
+        return sorted((source, target) for source, target in pairs if source in names or target in names)
+
+    def mark_pending(self, partitions: Iterable[str]) -> None:
+        with self._lock("writer"):
+            writes = self.redis.pipeline()
+            for name in partitions:
+                writes.hsetnx(self.key("versions"), name, 1)
+                writes.hset(self.key("written"), name, 0)
+            writes.execute()
+
+    def integrity(self, quick: bool = False) -> list[str]:
+        """It answered when it was opened; beyond that, what reading every story's partition costs
+        (nothing of it at a run's open), under the writer lock so that no change shows half done:
+        the partitions, their sets of stories, the stories' hashes, the key counter, the copies."""
+        if quick:
+            return []
+        with self._lock("writer"):
+            versions = self.redis.hgetall(self.key("versions"))
+            written = self.redis.hgetall(self.key("written"))
+            reads = self.redis.pipeline(transaction=False)
+            for name in sorted(versions):
+                reads.smembers(self.key("partition", name))
+            members = [(name, key) for name, keys in zip(sorted(versions), reads.execute()) for key in keys]
+            for _, key in members:
+                reads.hmget(self.key("story", key), ["partition", "record"])
+            rows = reads.execute() if members else []
+            last = int(self.redis.get(self.key("next")) or 0)
+            entries = self.redis.hvals(self.key("copies"))
+        counts = {
+            "partitions marked written ahead of their version, or unknown":
+                sum(int(v) > int(versions.get(name, 0)) for name, v in written.items()),
+            "stories listed in a partition without a line": sum(record is None for _, record in rows),
+            "stories listed in another partition than their own": sum(
+                record is not None and partition != name for (name, _), (partition, record) in zip(members, rows)),
+            "stories whose line is not JSON": sum(not _is_json(record) for _, record in rows if record),
+            "story keys beyond the key counter": sum(int(key) > last for _, key in members),
+            "copies whose entry does not parse": sum(not _CopyEntry.parses(entry) for entry in entries),
+        }
+        return [f"{count} {what}" for what, count in counts.items() if count]
+
+    def restore_stories(self, records: Iterable[dict[str, Any]], run: str) -> int:
+        with self._lock("writer"):
+            if self.redis.exists(self.key("versions"), self.key("next")):
+                raise ValueError(f"{self.location} is not empty: a rebuild starts from an empty state")
+            writes = self.redis.pipeline(transaction=False)
+            count = 0
+            for count, record in enumerate(records, 1):
+                primary, partition = Copy(record), partition_of(record["timestamp"])
+                writes.hset(self.key("story", count), mapping={
+                    "record": dumps(record), "partition": partition, "sort": sort_key(record), "final": 1,
+                    "created_run": run, "signature": primary.signature.hex()})
+                writes.sadd(self.key("partition", partition), count)
+                for appearance in record["appearances"]:
+                    url = canonical(appearance["url"])
+                    digest = primary.digest if url == primary.url else UNKNOWN_DIGEST
+                    writes.hsetnx(self.key("copies"), url, str(_CopyEntry(count, digest, partition, 1)))
+                writes.hsetnx(self.key("fingerprints"), primary.fingerprint, count)
+                for band in primary.bands:
+                    writes.sadd(self.key("band", band), count)
+                writes.hset(self.key("versions"), partition, 1)
+                if count % 500 == 0:
+                    writes.execute()
+            writes.set(self.key("next"), count)
+            writes.execute()
+        return count
+
     def partitions_lock(self) -> AbstractContextManager[None]:
         return self._lock("partitions")  # type: ignore[no-any-return]
 
@@ -84,19 +175,74 @@ class RedisStateStore(IndexedStore):
             newer = {name: versions[name] for name, was in zip(names, current) if versions[name] > int(was or 0)}
             if newer:
                 self.redis.hset(self.key("written"), mapping=newer)
+            self._forget_moves()
 
-    def finalise_ids(self) -> int:
+    def _forget_moves(self) -> None:
+        """The moves whose two partitions are both written (called under the writer lock)."""
+        moves = sorted(self.redis.smembers(self.key("moves")))
+        if not moves:
+            return
+        names = sorted({name for move in moves for name in move.split(" ")})
+        versions = dict(zip(names, self.redis.hmget(self.key("versions"), names)))
+        written = dict(zip(names, self.redis.hmget(self.key("written"), names)))
+        done = [move for move in moves
+                if all(int(written[name] or 0) >= int(versions[name] or 0) for name in move.split(" "))]
+        if done:
+            self.redis.srem(self.key("moves"), *done)
+
+    def finalise_ids(self, touched: Collection[int], channels: Collection[str], alone: Callable[[], bool]) -> int:
         with self._lock("writer"):
-            keys = self.redis.smembers(self.key("provisional"))
+            provisional = {str(key) for key in self.redis.smembers(self.key("provisional"))}
+            settled = {str(key) for key in touched} & provisional
+            others = sorted(provisional - settled)
+            if channels and others:  # the line's JSON is read only for the provisional stories not touched
+                reads = self.redis.pipeline(transaction=False)
+                for key in others:
+                    reads.hget(self.key("story", key), "record")
+                settled |= {key for key, record in zip(others, reads.execute())
+                            if record and json.loads(record).get("channel") in channels}
+            if not alone():
+                if settled:
+                    self.redis.sadd(self.key("ready"), *settled)
+                return 0
+            settled |= {str(key) for key in self.redis.smembers(self.key("ready"))} & provisional
             writes = self.redis.pipeline()
-            for key in keys:
+            for key in settled:
                 writes.hset(self.key("story", key), "final", 1)
-            writes.delete(self.key("provisional"))
+            if settled:
+                writes.srem(self.key("provisional"), *settled)
+            writes.delete(self.key("ready"))
             writes.execute()
-        return len(keys)
+        return len(settled)
 
     def close(self) -> None:
         self.redis.close()
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def set_aside(url: str) -> str | None:
+    """Rename the state's keys under a dated prefix (kept for a look, or a DEL later), so that
+    the next open starts an empty state. Returns the new prefix (None: there were no keys)."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    aside = f"hebei:state-set-aside-{datetime.now(UTC):%Y%m%dT%H%M%SZ}:"
+    prefix = RedisStateStore.PREFIX
+    keys = [key for key in client.scan_iter(match=prefix + "*", count=1000) if not key.startswith(prefix + "lock:")]
+    renames = client.pipeline(transaction=False)
+    for key in keys:
+        renames.rename(key, aside + key.removeprefix(prefix))
+    if keys:
+        renames.execute()
+    client.close()
+    return aside if keys else None
 
 
 @dataclass(frozen=True)
@@ -113,6 +259,14 @@ class _CopyEntry:
     def parse(cls, text: str) -> _CopyEntry:
         story, digest, partition, version = text.split(" ")
         return cls(int(story), digest, partition, int(version))
+
+    @classmethod
+    def parses(cls, text: str) -> bool:
+        try:
+            cls.parse(text)
+        except ValueError:
+            return False
+        return True
 
 
 class _RedisTransaction:
@@ -194,6 +348,7 @@ class _RedisTransaction:
             return key, (partition,)
         self._bump(row.partition)
         self.writes.srem(self.key("partition", row.partition), key)
+        self.writes.sadd(self.key("moves"), f"{row.partition} {partition}")
         urls = [a["url"] for a in record["appearances"]]
         for url, entry in zip(urls, self.redis.hmget(self.key("copies"), urls)):
             if entry:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.site.urls import canonical
 from pipelines.dedupe import Copy, dumps, partition_of, sort_key
 from pipelines.state.decision import IndexedStore, StoryRow, Transaction, _file_lock, _spellings
-from pipelines.state.protocol import Snapshot
+from pipelines.state.protocol import UNKNOWN_DIGEST, Snapshot, damaged
 
+DATABASE = "state.sqlite3"
 _SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS stories (
     key INTEGER PRIMARY KEY,
@@ -26,6 +29,7 @@ CREATE TABLE IF NOT EXISTS stories (
 );
 CREATE INDEX IF NOT EXISTS stories_by_partition ON stories (partition, sort);
 CREATE INDEX IF NOT EXISTS provisional_stories ON stories (final) WHERE final = 0;
+CREATE TABLE IF NOT EXISTS ready_stories (story INTEGER PRIMARY KEY);  -- settled, final once no run is alive
 CREATE TABLE IF NOT EXISTS copies (  -- every copy's canonical URL
     url TEXT PRIMARY KEY,
     story INTEGER NOT NULL,
@@ -43,6 +47,11 @@ CREATE TABLE IF NOT EXISTS partitions (
     written INTEGER NOT NULL         -- the version its file holds
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pending_partitions ON partitions (name) WHERE written < version;
+CREATE TABLE IF NOT EXISTS moves (   -- a story moved from one partition to the other: rewritten in
+    source TEXT NOT NULL,            --   one round, until both are written
+    target TEXT NOT NULL,
+    PRIMARY KEY (source, target)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS syncs (n INTEGER PRIMARY KEY, at TEXT);
 """
 
@@ -55,11 +64,21 @@ class SqliteStateStore(IndexedStore):
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self.db = sqlite3.connect(directory / "state.sqlite3", timeout=120, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # Commits survive a killed process as they are; make_durable() syncs before files are written.
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript("BEGIN IMMEDIATE;" + _SQLITE_SCHEMA + "COMMIT;")
+        self.db = sqlite3.connect(directory / DATABASE, timeout=120, isolation_level=None)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # Commits survive a killed process as they are; make_durable() syncs before files are written.
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript("BEGIN IMMEDIATE;" + _SQLITE_SCHEMA + "COMMIT;")
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            if not _is_damage(error):
+                raise
+            raise damaged(self.location, [_damage(directory / DATABASE, error)]) from None
+
+    @property
+    def location(self) -> str:
+        return str(self.directory / DATABASE)
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
@@ -92,6 +111,62 @@ class SqliteStateStore(IndexedStore):
         return [name for (name,) in self.db.execute(
             "SELECT name FROM partitions WHERE written < version ORDER BY name")]
 
+    def partitions(self) -> dict[str, int]:
+        return dict(self.db.execute(
+            "SELECT p.name, count(s.key) FROM partitions p LEFT JOIN stories s ON s.partition = p.name "
+            "GROUP BY p.name ORDER BY p.name"))
+
+    def moved_together(self, partitions: Collection[str]) -> list[tuple[str, str]]:
+        names = set(partitions)
+        return [(source, target) for source, target in self.db.execute("SELECT source, target FROM moves")
+                if source in names or target in names]
+
+    def mark_pending(self, partitions: Iterable[str]) -> None:
+        with self._immediate() as db:
+            db.executemany("INSERT INTO partitions (name, version, written) VALUES (?, 1, 0) "
+                           "ON CONFLICT (name) DO UPDATE SET written = 0", [(name,) for name in partitions])
+
+    def integrity(self, quick: bool = False) -> list[str]:
+        try:
+            rows = self.db.execute("PRAGMA quick_check(20)" if quick else "PRAGMA integrity_check(20)").fetchall()
+            problems = [line for (text,) in rows for line in text.splitlines()
+                        if line != "ok" and not line.startswith("*** in database")]
+            if problems or quick:
+                return problems
+            return [f"{count} {what}" for what, sql in _CONSISTENCY.items()
+                    if (count := self.db.execute(sql).fetchone()[0])]
+        except sqlite3.DatabaseError as error:
+            return [_damage(self.directory / DATABASE, error) if _is_damage(error) else str(error)]
+
+    def restore_stories(self, records: Iterable[dict[str, Any]], run: str) -> int:
+        stories: list[tuple[Any, ...]] = []
+        copies: dict[str, tuple[str, int, str, str, int]] = {}
+        fingerprints: dict[str, int] = {}
+        bands: set[tuple[int, int]] = set()
+        partitions: set[str] = set()
+        for key, record in enumerate(records, 1):
+            primary = Copy(record)
+            partition = partition_of(record["timestamp"])
+            stories.append((key, record["id"], partition, sort_key(record), run, primary.signature, dumps(record)))
+            for appearance in record["appearances"]:
+                url = canonical(appearance["url"])
+                copies.setdefault(url, (url, key, primary.digest if url == primary.url else UNKNOWN_DIGEST,
+                                        partition, 1))
+            fingerprints.setdefault(primary.fingerprint, key)
+            bands.update((band, key) for band in primary.bands)
+            partitions.add(partition)
+        with self._immediate() as db:
+            if db.execute("SELECT 1 FROM stories UNION ALL SELECT 1 FROM partitions LIMIT 1").fetchone():
+                raise ValueError(f"{self.location} is not empty: a rebuild starts from an empty state")
+            db.executemany("INSERT INTO stories (key, id, partition, sort, final, created_run, signature, record) "
+                           "VALUES (?, ?, ?, ?, 1, ?, ?, ?)", stories)
+            db.executemany("INSERT INTO copies (url, story, digest, partition, version) VALUES (?, ?, ?, ?, ?)",
+                           copies.values())
+            db.executemany("INSERT INTO fingerprints (fingerprint, story) VALUES (?, ?)", fingerprints.items())
+            db.executemany("INSERT INTO bands (band, story) VALUES (?, ?)", sorted(bands))
+            db.executemany("INSERT INTO partitions (name, version, written) VALUES (?, 1, 0)", [(p,) for p in sorted(partitions)])
+        return len(stories)
+
     def partitions_lock(self) -> AbstractContextManager[None]:
         return _file_lock(self.directory / "partitions.lock")
 
@@ -116,13 +191,80 @@ class SqliteStateStore(IndexedStore):
         with self._immediate() as db:
             db.executemany("UPDATE partitions SET written = max(written, ?) WHERE name = ?",
                            [(version, name) for name, version in versions.items()])
+            db.execute("DELETE FROM moves WHERE NOT EXISTS (SELECT 1 FROM partitions p "
+                       "WHERE p.name IN (moves.source, moves.target) AND p.written < p.version)")
 
-    def finalise_ids(self) -> int:
+    def finalise_ids(self, touched: Collection[int], channels: Collection[str], alone: Callable[[], bool]) -> int:
         with self._immediate() as db:
-            return db.execute("UPDATE stories SET final = 1 WHERE final = 0").rowcount
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS settled (story INTEGER PRIMARY KEY)")
+            db.execute("DELETE FROM settled")
+            db.executemany("INSERT OR IGNORE INTO settled (story) VALUES (?)", ((key,) for key in touched))
+            if channels:  # the line's JSON is read only for the provisional stories not touched
+                db.execute("INSERT INTO settled (story) SELECT key FROM stories WHERE final = 0 "
+                           "AND key NOT IN (SELECT story FROM settled) "
+                           f"AND json_extract(record, '$.channel') IN ({','.join('?' * len(channels))})",
+                           list(channels))
+            if not alone():
+                db.execute("INSERT OR IGNORE INTO ready_stories (story) SELECT key FROM stories "
+                           "WHERE final = 0 AND key IN (SELECT story FROM settled)")
+                return 0
+            final = db.execute("UPDATE stories SET final = 1 WHERE final = 0 AND (key IN (SELECT story FROM settled) "
+                               "OR key IN (SELECT story FROM ready_stories))").rowcount
+            db.execute("DELETE FROM ready_stories")
+            return final
 
     def close(self) -> None:
         self.db.close()
+
+
+# What `integrity()` counts beyond SQLite's own check: rows that no change of this module leaves.
+_CONSISTENCY = {
+    "stories in a partition the state does not list":
+        "SELECT count(*) FROM stories s WHERE NOT EXISTS (SELECT 1 FROM partitions p WHERE p.name = s.partition)",
+    "stories whose line is not JSON, or holds another id":
+        "SELECT count(*) FROM stories WHERE CASE WHEN json_valid(record) THEN json_extract(record, '$.id') IS NOT id "
+        "ELSE 1 END",
+    "copies of a story that does not exist":
+        "SELECT count(*) FROM copies c WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE s.key = c.story)",
+    "partitions marked written ahead of their version": "SELECT count(*) FROM partitions WHERE written > version",
+}
+
+
+def _is_damage(error: sqlite3.DatabaseError) -> bool:
+    """The file is not a database, or a damaged one (rather than busy, unreadable, full)."""
+    return str(getattr(error, "sqlite_errorname", "")).startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def _damage(database: Path, error: sqlite3.DatabaseError) -> str:
+    """SQLite's words for the damage, and whether the file is shorter than its header says."""
+    with database.open("rb") as handle:
+        header = handle.read(100)
+    size = database.stat().st_size
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\0"):
+        return f"{error}: it does not start as an SQLite database does"
+    page_size = int.from_bytes(header[16:18], "big")
+    expected = (65536 if page_size == 1 else page_size) * int.from_bytes(header[28:32], "big")
+    if size < expected:
+        return f"{error}: the file is {size:,} bytes, its header says {expected:,}, it was cut short"
+    return str(error)
+
+
+def set_aside(directory: Path) -> Path | None:
+    """Move the database (and its write-ahead log) out of the way, kept beside it under a dated
+    name, so that the next open starts an empty one. Returns where it went (None: there was none)."""
+    database = directory / DATABASE
+    if not database.exists():
+        return None
+    stamp = f"{DATABASE}.set-aside-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    aside, number = database.with_name(stamp), 1
+    while aside.exists():  # a rename would replace the one set aside before
+        number += 1
+        aside = database.with_name(f"{stamp}-{number}")
+    for suffix in ("-wal", "-shm", ""):  # the log first: a log beside the wrong database is harmful
+        source = database.with_name(DATABASE + suffix)
+        if source.exists():
+            source.rename(aside.with_name(aside.name + suffix))
+    return aside
 
 
 class _SqliteTransaction:
@@ -152,6 +294,7 @@ class _SqliteTransaction:
         self.new_fingerprints: dict[str, int] = {}
         self.new_bands: list[tuple[int, int]] = []
         self.moves: list[tuple[str, int, int]] = []
+        self.moved_between: set[tuple[str, str]] = set()  # (from, to) partitions of the moved stories
         self.mutated = False
 
     def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
@@ -266,6 +409,7 @@ class _SqliteTransaction:
             return key, (partition,)
         self._bump(row.partition)  # the line leaves the old file: the old file is pending too
         self.moves.append((partition, version, key))
+        self.moved_between.add((row.partition, partition))
         return key, (row.partition, partition)
 
     def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
@@ -298,4 +442,5 @@ class _SqliteTransaction:
                        self.new_fingerprints.items())
         db.executemany("INSERT OR IGNORE INTO bands (band, story) VALUES (?, ?)", self.new_bands)
         db.executemany("UPDATE copies SET partition = ?, version = ? WHERE story = ?", self.moves)
+        db.executemany("INSERT OR IGNORE INTO moves (source, target) VALUES (?, ?)", self.moved_between)
 

@@ -15,6 +15,7 @@ from crawler.extract.parsers.enorth_b import EnorthBTimeFirstV1, EnorthBV1
 from crawler.extract.parsers.enorth_banner import EnorthBannerV1
 from crawler.extract.parsers.enorth_city import EnorthCityV1
 from crawler.extract.parsers.fallback import FallbackParser
+from crawler.extract.parsers.hebccw import HebccwV1
 
 VERSIONS: list[type[ArticleParser]] = [
     EnorthCityV1,
@@ -22,6 +23,7 @@ VERSIONS: list[type[ArticleParser]] = [
     EnorthBTimeFirstV1,
     EnorthBannerV1,
     EnorthAV1,
+    HebccwV1,
 ]
 
 __all__ = [
@@ -32,4 +34,5 @@ __all__ = [
     "EnorthBannerV1",
     "EnorthCityV1",
     "FallbackParser",
+    "HebccwV1",
 ]

@@ -7,6 +7,7 @@ import re
 from crawler.extract.base import ArticleParser
 from crawler.extract.page import Page, SourceLineForm
 from crawler.extract.parsers.enorth_banner import EnorthBannerV1
+from crawler.extract.parsers.hebccw import HebccwV1
 
 _AUTHOR_LABEL = re.compile(r"作\s*者\s*[:：]")
 
@@ -25,4 +26,5 @@ class EnorthAV1(ArticleParser):
             page.source_line_form is SourceLineForm.ONE_LINE
             and _AUTHOR_LABEL.search(page.source_lines[0]) is not None
             and not EnorthBannerV1.matches(page)
+            and not HebccwV1.matches(page)
         )

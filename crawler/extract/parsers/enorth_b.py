@@ -6,6 +6,7 @@ from __future__ import annotations
 from crawler.extract.base import ArticleParser
 from crawler.extract.breadcrumbs import has_position_label
 from crawler.extract.page import Page, SourceLineForm
+from crawler.extract.parsers.hebccw import HebccwV1
 
 
 class EnorthBV1(ArticleParser):
@@ -17,8 +18,10 @@ class EnorthBV1(ArticleParser):
 
     @classmethod
     def matches(cls, page: Page) -> bool:
-        return page.source_line_form is SourceLineForm.TIME_BELOW and not has_position_label(
-            page.position_text
+        return (
+            page.source_line_form is SourceLineForm.TIME_BELOW
+            and not has_position_label(page.position_text)
+            and not HebccwV1.matches(page)
         )
 
 
@@ -30,4 +33,4 @@ class EnorthBTimeFirstV1(ArticleParser):
 
     @classmethod
     def matches(cls, page: Page) -> bool:
-        return page.source_line_form is SourceLineForm.TIME_FIRST
+        return page.source_line_form is SourceLineForm.TIME_FIRST and not HebccwV1.matches(page)

@@ -7,6 +7,7 @@ from typing import ClassVar
 from crawler.extract.base import ArticleParser, author_line_after
 from crawler.extract.bylines import Byline
 from crawler.extract.page import Page, SourceLineForm
+from crawler.extract.parsers.hebccw import HebccwV1
 
 
 class EnorthBannerV1(ArticleParser):
@@ -22,6 +23,7 @@ class EnorthBannerV1(ArticleParser):
             page.source_line_form is SourceLineForm.ONE_LINE
             and "作者" not in page.source_lines[0]
             and page.position_element is None
+            and not HebccwV1.matches(page)
         )
 
     def byline(self) -> Byline:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from crawler.extract.breadcrumbs import has_position_label
 from crawler.extract.page import Page, SourceLineForm
 from crawler.extract.parsers.enorth_b import EnorthBV1
+from crawler.extract.parsers.hebccw import HebccwV1
 
 
 class EnorthCityV1(EnorthBV1):
@@ -16,6 +17,8 @@ class EnorthCityV1(EnorthBV1):
 
     @classmethod
     def matches(cls, page: Page) -> bool:
-        return page.source_line_form is SourceLineForm.TIME_BELOW and has_position_label(
-            page.position_text
+        return (
+            page.source_line_form is SourceLineForm.TIME_BELOW
+            and has_position_label(page.position_text)
+            and not HebccwV1.matches(page)
         )
