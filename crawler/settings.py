@@ -19,6 +19,10 @@ USER_AGENT = "hebei-crawler/0.1 (news archive research)"
 CRAWLER_CONTACT = ""
 ADDONS = {"crawler.ops.contact.Contact": 0}
 ROBOTSTXT_OBEY = True
+# No remote way into a running crawl: Scrapy's telnet console and its HTTP remote control both
+# run code sent to them; on a crawl host nothing should.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 
 # Politeness for the live site: at most one request per second per host, AutoThrottle on.
 CONCURRENT_REQUESTS = 16
