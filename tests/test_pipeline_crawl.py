@@ -78,7 +78,14 @@ def test_a_crawl_killed_at_random_moments_and_restarted_stores_every_story_once(
     while kills < 5 and attempts < 15:
         # partitions rewritten often (a kill lands mid-rewrite) or as by default (a kill leaves
         # recorded stories for the next run to write)
+        runs_before = len(manifests(tmp_path)) if (tmp_path / "runs").is_dir() else 0
         crawl = start_crawl(served.address, tmp_path, "hebei", STORE_WRITE_SECONDS=rng.choice(["0.3", "10"]))
+        # the random moment counts from the run's start (its manifest), not from the process's:
+        # start-up time varies with the machine's load
+        deadline = time.monotonic() + 60
+        while (crawl.poll() is None and time.monotonic() < deadline and
+               (not (tmp_path / "runs").is_dir() or len(manifests(tmp_path)) == runs_before)):
+            time.sleep(0.05)
         time.sleep(rng.uniform(0.5, 5.0))  # a first crawl takes about 12 s, a restart less
         attempts += 1
         if crawl.poll() is None:
