@@ -70,7 +70,8 @@ def test_on_a_terminal_progress_is_one_live_line(replica_300: str, tmp_path: Pat
     frames = [frame for frame in text.split(CLEAR_LINE) if LINE.match(frame)]
     assert len(frames) >= 3  # redrawn twice a second over a crawl of some seconds
     assert all(len(frame.split("\r\n")[0]) < 160 for frame in frames)  # never wider than the terminal
-    assert any(re.search(r"listings \d+/\d+ known, ~\d+% of the known work done, >= \d+:\d\d left", frame) for frame in frames)  # a full crawl
+    # a full crawl shows its estimate; the line's tail may be cut at the terminal's width
+    assert any(re.search(r"\| listings \d+/\d+ known, ~\d+% of the known work", frame) for frame in frames)
     final = LINE.match(frames[-1])
     assert final is not None and int(final.group(3)) == 300  # the last frame stays, with the end figures
     assert "[crawler.ops.progress] INFO" not in text  # no periodic log lines on a terminal
