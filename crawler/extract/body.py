@@ -29,6 +29,23 @@ CAPTION = "caption"
 _PAGER_LINE = re.compile(
     r"^(?:(?:首页|上一页|下一页|尾页|末页|[<>«»‹›]+|\[?\d{1,3}\]?|共\s*\d{1,3}\s*页|第\s*\d{1,3}\s*页)\s*)+$"
 )
+# What news sites print under an image besides the portal's photo credits: a screenshot or an
+# agency credit (`（视频截图）`, `视觉中国 资料`, `（BBC）`), a credit with 供图/图片来源.
+_IMAGE_CREDIT = re.compile(
+    r"(?:截图|视觉中国(?:\s*资料)?|供图|图片来源\s*[:：]\s*\S+|[（(](?:[A-Za-z][A-Za-z .]{0,15}|视觉中国|视频截图|截图|资料图?片?|网络图片|新华社|中新社|东方IC|IC\s*photo)[)）])\s*。?$"
+)
+_CAPTION_OPENING = re.compile(r"^(?:图为|图[:：]|(?:资料|上|下|左|右)图[:：])")
+_IMAGE_CAPTION_MAX_CHARS = 100
+SHORT_CAPTION_MAX_CHARS = 12  # `搜救现场。`, `小花家。`: a short phrase closed by 。 under an image
+# `（原标题：...）`, `原标题：...`, `（原题为《...》）`: the title the story first ran under, a lead line.
+_ORIGINAL_TITLE = re.compile(r"^[（(]?\s*原(?:标题|题为|题)\s*[:：《“]")
+# Lines that are the page's furniture wherever they stand in a body container: share and print
+# links, page-number rows (`【1】【2】【3】`), teasers ending in `>>`, the app and disclaimer notes.
+_FURNITURE_LINE = re.compile(
+    r"^(?:分享(?:到|让更多人看到)?\s*[:：]?|打印(?:本页)?|关闭(?:窗口)?|【打印本页】\s*【关闭窗口】"
+    r"|(?:【\d{1,3}】)+|\+\d|【纠错】|图集|组图|正文已结束.{0,30}|扫码阅读全文|我要反馈|收藏(?:本文)?|举报"
+    r"|.{0,40}(?:>>|》》|>>>)|[（(]本文来自.{0,40}[)）]|免责声明\s*[:：].*|(?:本文)?图片(?:均)?来[自源于]网络。?)$"
+)
 LEAD_MAX_CHARS = 60
 LEAD_MAX_LINES = 6
 _ECHO_MIN_SHARE = 0.6
@@ -43,6 +60,29 @@ def has_photo_credit(text: str) -> bool:
 def is_pager_line(text: str) -> bool:
     """A line of a pager: page numbers and `上一页`/`下一页`/`共3页` only."""
     return _PAGER_LINE.match(text) is not None
+
+
+def is_image_caption(text: str) -> bool:
+    """A line right after an image that reads as its caption: a photo credit, a screenshot or
+    agency credit (`（视频截图）`, `视觉中国`), `图为...`, or a short phrase closed by `。`."""
+    if len(text) > _IMAGE_CAPTION_MAX_CHARS:
+        return False
+    return (
+        has_photo_credit(text)
+        or _IMAGE_CREDIT.search(text[-_CREDIT_MAX_CHARS:]) is not None
+        or _CAPTION_OPENING.match(text) is not None
+        or len(text) <= SHORT_CAPTION_MAX_CHARS
+        and text.endswith("。")
+    )
+
+
+def is_original_title(text: str) -> bool:
+    return "原" in text[:3] and _ORIGINAL_TITLE.match(text) is not None
+
+
+def is_furniture_line(text: str) -> bool:
+    """Share, print and close links, page-number rows, `...>>` teasers, app and disclaimer notes."""
+    return _FURNITURE_LINE.match(text) is not None
 
 
 def is_placeholder(text: str) -> bool:

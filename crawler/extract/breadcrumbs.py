@@ -27,7 +27,7 @@ def parse_breadcrumbs(text: str) -> list[str]:
 # The 2026 template: more label forms, `/` among the separators; the label starts its text or
 # follows a space, so `地理位置：` in a sentence is none.
 _TRAIL_LABEL = re.compile(
-    r"(?:^|(?<=\s))(?:您(?:当前|现在)?的?|当前的?|现在的?|所在)?位置\s*[:：]\s*"
+    r"(?:^|(?<=\s))(?:您的?(?:当前|现在|所在)?的?|当前的?|现在的?|所在的?)?位置\s*[:：]\s*"
 )
 _TRAIL_SEPARATOR = re.compile(r"\s*(?:[>»›＞/]+|&gt;)\s*")
 _CURRENT_PAGE = "正文"  # `首页 > 河北 > 正文`: the page itself, not a place that lists it

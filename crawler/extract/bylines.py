@@ -96,7 +96,7 @@ def has_editor_label(text: str) -> bool:
 # them (counters, share links, the font-size switch). A label ends the value before it, so the
 # parts may run together where spans print them without a space (`来源：河北日报作者：张三`).
 _INFO_LABEL = re.compile(
-    r"(?:(?P<source>来\s*源)|(?P<author>作\s*者|记\s*者)|(?P<updated>更\s*新\s*(?:时\s*间|日\s*期))"
+    r"(?:(?P<source>(?:稿\s*件|信\s*息|本\s*文|新\s*闻)?来\s*源(?:\s*于)?)|(?P<author>作\s*者|记\s*者)|(?P<updated>更\s*新\s*(?:时\s*间|日\s*期))"
     r"|(?P<time>(?:发\s*布\s*|发\s*表\s*)?(?:时\s*间|日\s*期))"
     r"|(?P<editor>责\s*任\s*编\s*辑|责\s*编|编\s*辑)"
     r"|(?P<other>关\s*键\s*[词字]|标\s*签|分\s*享\s*到?|(?:浏\s*览|阅\s*读|点\s*击)\s*(?:[次量]\s*)?数?|字\s*号))"
@@ -221,3 +221,86 @@ def parse_keywords_line(text: str) -> list[str] | None:
     if segments is None or "keywords" not in segments:
         return None
     return [k for k in _KEYWORD_SEPARATORS.split(segments["keywords"]) if k]
+
+
+# ---------------------------------------------------------------- any news site
+
+# An editor credit as news sites print it: bracketed (`（责编：汤诗瑶、丁涛）`, `【编辑:李骏】`,
+# `[责任编辑：刘斌]`) or not (`责任编辑：张迪`, `发布日期：2019-03-06 责任编辑：龙慧`). A bare
+# `编辑：` is read only in brackets: unbracketed it also opens other credits and sentences.
+_EDITOR_CREDIT = re.compile(
+    r"^[（(【\[]\s*(?:责\s*任\s*编\s*辑|责\s*编|编\s*辑)\s*[:：]\s*(?P<bracketed>[^）)】\]]+?)\s*[）)】\]]$"
+    r"|(?:^|\s)(?:责\s*任\s*编\s*辑|责\s*编)\s*[:：]\s*(?P<bare>\S+)\s*$"
+)
+# A staff code after the name (`杨倩_NF4425`, `韩保林 PK155`): not part of the name.
+_STAFF_CODE = re.compile(r"(?<=[\u4e00-\u9fff])[_\s]*[A-Za-z]{1,4}\d{2,}$")
+_EDITOR_VALUE = re.compile(
+    r"^(?:[\u4e00-\u9fff·]{2,6}(?:\s*[、，,/\s]\s*[\u4e00-\u9fff·]{2,6}){0,4}|[A-Za-z][A-Za-z0-9_]{1,19}|[A-Za-z0-9]{2,20})$"
+)
+
+
+def parse_editor_credit(text: str) -> str | None:
+    """The editor of a credit line (`（责编：汤诗瑶、丁涛）` -> `汤诗瑶、丁涛`, `责任编辑：杨倩_NF4425` ->
+    `杨倩`), or None when the line is no editor credit."""
+    if "编" not in text:
+        return None
+    match = _EDITOR_CREDIT.search(clean_text(text))
+    if match is None:
+        return None
+    value = _STAFF_CODE.sub("", (match.group("bracketed") or match.group("bare")).strip())
+    return value if _EDITOR_VALUE.match(value) else None
+
+
+_NAMES = r"[\u4e00-\u9fff·]{2,5}(?:\s*[、，,&＆\s和]\s*[\u4e00-\u9fff·]{2,5}){0,5}"
+# A reporter credit closing (or opening) an article: `采写：南都见习记者 林子沛`, `执笔/叨叨姐、胡一刀&李小飞刀`,
+# `《棱镜》作者 周纯`, `扬子晚报记者 张楠`.
+_REPORTER_CREDIT = re.compile(
+    r"^(?:(?:采\s*写|执\s*笔|撰\s*文|作\s*者|记\s*者|文)\s*[:：/]\s*(?:[\u4e00-\u9fff]{0,8}记者\s*)?"
+    r"|[\u4e00-\u9fff·《》]{0,12}?(?:见习)?(?:记者|作者)\s*)(?P<names>" + _NAMES + r")$"
+)
+# A reporter named in the dateline of the first paragraph: `新华社巴黎12月9日电（记者唐霁）`,
+# `长江网10月4日讯（记者陈智 整合）`.
+_DATELINE_REPORTER = re.compile(
+    r"^[^（(]{0,30}[（(]\s*[\u4e00-\u9fff]{0,6}?记者\s*(?P<names>" + _NAMES + r")\s*[）)]"
+)
+_NOT_NAMES = frozenset({"整合", "报道", "综合", "摄影", "编译", "发自", "实习生"})
+_CREDIT_NAME_SEPARATORS = re.compile(r"[\s、，,&＆和]+")
+
+
+def credit_names(text: str) -> list[str]:
+    return [n for n in _CREDIT_NAME_SEPARATORS.split(text) if n and n not in _NOT_NAMES]
+
+
+def parse_reporter_credit(text: str) -> list[str] | None:
+    """The reporters of a credit line (`采写：南都见习记者 林子沛` -> [林子沛]), or None when the line
+    is no reporter credit."""
+    if len(text) > 40 or not any(label in text for label in ("者", "写", "笔", "文")):
+        return None
+    match = _REPORTER_CREDIT.match(clean_text(text))
+    names = credit_names(match.group("names")) if match else []
+    return names or None
+
+
+def dateline_reporters(text: str) -> list[str]:
+    """Reporters named in a dateline: `新华社巴黎12月9日电（记者唐霁）...` -> [唐霁]."""
+    match = _DATELINE_REPORTER.match(text) if "记者" in text[:40] else None
+    return credit_names(match.group("names")) if match else []
+
+
+_KEYWORDS_LINE = re.compile(
+    r"^(?:文章)?(?:关\s*键\s*[词字]|标\s*签|tags?)\s*(?:[:：]|>>|›|»)?\s*", re.IGNORECASE
+)
+
+
+_CREDIT_AFTER_KEYWORDS = re.compile(r"(?:责\s*任\s*编\s*辑|责\s*编|编\s*辑)\s*[:：]")
+
+
+def parse_keywords_label(text: str) -> list[str] | None:
+    """`关键字 : 公园`, `关键词 >> 共享充电宝`, `标签：长春 景甜`, `文章关键词： 辟谣 外泄` -> the
+    keywords ([] when the label has none); None for any other line."""
+    text = clean_text(text)
+    match = _KEYWORDS_LINE.match(text)
+    if match is None:
+        return None
+    value = _CREDIT_AFTER_KEYWORDS.split(text[match.end() :], maxsplit=1)[0]
+    return [k for k in _KEYWORD_SEPARATORS.split(value) if k]

@@ -349,6 +349,54 @@ class Page:
         return []
 
     @lazy_property
+    def enorth_cms(self) -> bool:
+        """The page comes out of the enorth CMS, as this portal's pages do: it carries the CMS's
+        block or page comments (`<!--enorth cms block start [ name="v5.source" ]-->`)."""
+        if self.cms_blocks:
+            return True
+        return any(
+            (comment.text or "").lstrip().startswith("enorth cms")
+            for comment in self.root.iter(etree.Comment)
+        )
+
+    @lazy_property
+    def og_title(self) -> str:
+        for meta in self.root.iterfind("head/meta"):
+            if meta.get("property") == "og:title":
+                return clean_text(meta.get("content") or "")
+        return ""
+
+    @lazy_property
     def head_title(self) -> str:
         title = self.root.find("head/title")
         return clean_text(text_content(title)) if title is not None else ""
+
+
+def elements_between(first: Element, last: Element) -> list[Element]:
+    """The elements after `first` and before `last` in page order, as whole subtrees (none when
+    one holds the other): what a page prints between its title and its body."""
+    if last in first.iterancestors() or first in last.iterancestors():
+        return []
+    holds_last = {last, *last.iterancestors()}
+    found: list[Element] = []
+    node: Element | None = first
+    while node is not None and node not in holds_last:
+        for sibling in node.itersiblings():
+            if sibling in holds_last:
+                return found
+            if type(sibling.tag) is str:
+                found.append(sibling)
+        node = node.getparent()
+    return found
+
+
+def elements_after(element: Element, depth: int) -> list[Element]:
+    """The elements following `element`, its parent, ... up to `depth` levels: nearest first."""
+    found: list[Element] = []
+    node: Element | None = element
+    for _ in range(depth):
+        if node is None:
+            break
+        found.extend(s for s in node.itersiblings() if type(s.tag) is str)
+        node = node.getparent()
+    return found

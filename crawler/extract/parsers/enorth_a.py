@@ -23,7 +23,8 @@ class EnorthAV1(ArticleParser):
     def matches(cls, page: Page) -> bool:
         # a banner page whose line holds a spaced `作 者：` is the banner's: it has no breadcrumb
         return (
-            page.source_line_form is SourceLineForm.ONE_LINE
+            page.enorth_cms
+            and page.source_line_form is SourceLineForm.ONE_LINE
             and _AUTHOR_LABEL.search(page.source_lines[0]) is not None
             and not EnorthBannerV1.matches(page)
             and not HebccwV1.matches(page)

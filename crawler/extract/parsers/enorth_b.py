@@ -19,7 +19,8 @@ class EnorthBV1(ArticleParser):
     @classmethod
     def matches(cls, page: Page) -> bool:
         return (
-            page.source_line_form is SourceLineForm.TIME_BELOW
+            page.enorth_cms
+            and page.source_line_form is SourceLineForm.TIME_BELOW
             and not has_position_label(page.position_text)
             and not HebccwV1.matches(page)
         )
@@ -33,4 +34,8 @@ class EnorthBTimeFirstV1(ArticleParser):
 
     @classmethod
     def matches(cls, page: Page) -> bool:
-        return page.source_line_form is SourceLineForm.TIME_FIRST and not HebccwV1.matches(page)
+        return (
+            page.enorth_cms
+            and page.source_line_form is SourceLineForm.TIME_FIRST
+            and not HebccwV1.matches(page)
+        )

@@ -20,7 +20,8 @@ class EnorthBannerV1(ArticleParser):
     @classmethod
     def matches(cls, page: Page) -> bool:
         return (
-            page.source_line_form is SourceLineForm.ONE_LINE
+            page.enorth_cms
+            and page.source_line_form is SourceLineForm.ONE_LINE
             and "作者" not in page.source_lines[0]
             and page.position_element is None
             and not HebccwV1.matches(page)

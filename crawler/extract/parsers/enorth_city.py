@@ -18,7 +18,8 @@ class EnorthCityV1(EnorthBV1):
     @classmethod
     def matches(cls, page: Page) -> bool:
         return (
-            page.source_line_form is SourceLineForm.TIME_BELOW
+            page.enorth_cms
+            and page.source_line_form is SourceLineForm.TIME_BELOW
             and has_position_label(page.position_text)
             and not HebccwV1.matches(page)
         )
