@@ -33,6 +33,12 @@ _PEAK_REPORTING_SCRAPY = (
     "sys.argv = ['scrapy'] + sys.argv[1:]\n"
     "execute()\n"
 )
+_STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (stdout keeps the results), so that a long step is never silent."""
+    print(f"[{time.monotonic() - _STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def scrapy_bench(seconds: int) -> float:
@@ -53,13 +59,22 @@ def replica_crawl(scale: int) -> tuple[float, int, float, int]:
         for key, value in REPLICA_CRAWL_SETTINGS.items():
             cmd += ["-s", f"{key}={value}"]
         started = time.monotonic()
-        result = subprocess.run(cmd, cwd=REPO, env=crawl_env(replica.address), capture_output=True, text=True,
-                                check=True)
+        log = []
+        with subprocess.Popen(cmd, cwd=REPO, env=crawl_env(replica.address), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) as crawl:
+            assert crawl.stderr is not None
+            for line in crawl.stderr:  # the crawl's own progress lines (every PROGRESS_INTERVAL) pass through
+                log.append(line)
+                if "progress: " in line:
+                    progress("crawl: " + line.split("progress: ", 1)[1].rstrip())
         wall = time.monotonic() - started
-        stats = crawl_stats(result.stderr)
+        stderr = "".join(log)
+        if crawl.returncode != 0:
+            raise subprocess.CalledProcessError(crawl.returncode, cmd, stderr=stderr)
+        stats = crawl_stats(stderr)
     pages = stats["response_received_count"]
     elapsed = float(stats["elapsed_time_seconds"])
-    peak = int(re.search(r"PEAK_RSS_KIB=(\d+)", result.stderr).group(1))  # type: ignore[union-attr]
+    peak = int(re.search(r"PEAK_RSS_KIB=(\d+)", stderr).group(1))  # type: ignore[union-attr]
     return pages / elapsed * 60, pages, wall, peak
 
 
@@ -69,8 +84,12 @@ def main() -> int:
     parser.add_argument("--bench-seconds", type=int, default=30)
     args = parser.parse_args()
 
+    progress(f"scrapy bench against its own server for {args.bench_seconds} s")
     baseline = scrapy_bench(args.bench_seconds)
+    progress(f"scrapy bench: {baseline:.0f} pages/min; now a full crawl of a {args.scale:,}-story replica "
+             "(minutes at the default scale; its progress lines follow)")
     rate, pages, wall, peak_kib = replica_crawl(args.scale)
+    progress(f"full crawl: {pages:,} pages in {wall:.0f} s")
     print(f"{'run':<34} {'pages/min':>10} {'ratio':>6}")
     print(f"{'scrapy bench (' + str(args.bench_seconds) + ' s)':<34} {baseline:>10.0f} {1.0:>6.2f}")
     print(f"{f'full crawl, replica scale {args.scale}':<34} {rate:>10.0f} {rate / baseline:>6.2f}")

@@ -39,6 +39,12 @@ from tests.replica.harness import REPLICA_SETTINGS, ReplicaServer, crawl_env
 from tests.replica.near_duplicates import labelled_pairs, near_duplicate_report
 
 CHINA = timezone(timedelta(hours=8))
+_STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr (stdout keeps the results), so that a long step is never silent."""
+    print(f"[{time.monotonic() - _STARTED:5.0f} s] {message}", file=sys.stderr, flush=True)
 
 CHILD_CRAWL = """
 import json, resource, sys
@@ -137,7 +143,9 @@ def throughput(stories: int, copies: float, output: Path) -> dict[str, float]:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started, cpu = time.perf_counter(), time.process_time()
     store.open_spider()
-    for item in items:
+    for n, item in enumerate(items, 1):
+        if n % (stories // 10 or 1) == 0:
+            progress(f"throughput: {n:,} of {stories:,} stories' items fed")
         try:
             store.process_item(validate.process_item(item))
         except DropItem:
@@ -178,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     # makes the next file creations dearer on some filesystems (docs/data.md, Performance).
     with tempfile.TemporaryDirectory(prefix="bench-pipelines-") as scratch:
         if not args.skip_crawl:  # first: the share is the target, measured before anything else ran
-            runs = [crawl_share({}, Path(scratch) / f"crawl-{n}") for n in range(args.crawls)]
+            runs = []
+            for n in range(args.crawls):
+                progress(f"crawl share: full crawl {n + 1} of {args.crawls} of the replica")
+                runs.append(crawl_share({}, Path(scratch) / f"crawl-{n}"))
             for n, c in enumerate(runs, 1):
                 print(f"crawl {n}: pipelines {c['pipelines_cpu']:.2f} s (user {c['pipelines_user']:.2f}, "
                       f"system {c['pipelines_sys']:.2f}) of {c['process_cpu']:.2f} s CPU = {c['share']:.1%}; "
@@ -187,11 +198,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"crawl share: median of {len(runs)}: {c['share']:.1%} (target < 10%), "
                   f"{c['pipelines_ms_per_item']:.2f} ms per item; range "
                   f"{min(r['share'] for r in runs):.1%} to {max(r['share'] for r in runs):.1%}")
+        progress(f"throughput: {args.stories:,} synthetic stories through the pipelines (a minute or two)")
         t = throughput(args.stories, args.copies, Path(scratch) / "throughput")
         print(f"throughput: {t['items']} items ({args.copies:.0%} copies) in {t['seconds']:.1f} s = "
               f"{t['items_per_s']:.0f} items/s, {t['cpu_per_item_ms']:.2f} ms CPU per item; "
               f"peak RSS +{t['peak_rss_mb_above_baseline']:.0f} MB; state {t['state_mb']:.0f} MB; "
               f"{t['stories']} stories, {t['copies_merged']} copies merged ({t['near_duplicates']} near-duplicates)")
+    progress("near-duplicates: the labelled pairs of the replica")
     r = near_duplicate_report(labelled_pairs())
     print(f"near-duplicates: precision {r['precision']:.3f}, recall {r['recall']:.3f} "
           f"(edited copies {r['edited_recall']:.3f}) on {r['copy_pairs']} copy pairs "

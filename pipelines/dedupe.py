@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from crawler.items import FIELDS
-from crawler.site.urls import article_id, canonical
+from crawler.site.urls import PORTAL_DOMAINS, article_id, canonical, family_rank, page_key
 
 SHINGLE = 5  # characters per shingle
 PERMUTATIONS = 64  # MinHash values per signature (one-permutation hashing: 64 bins)
@@ -183,14 +183,19 @@ def band_keys(signature: tuple[int, ...]) -> list[int]:
 
 @dataclass
 class Copy:
-    """One published copy of a story, validated, as it arrives from the spider."""
+    """One published copy of a story, validated, as it arrives from the spider. `url` is the URL
+    it is recorded under; `key` names its page whichever host family serves it
+    (`crawler.site.urls.page_key`): the state finds copies by key."""
 
     record: dict[str, Any]
+    domains: tuple[str, ...] = PORTAL_DOMAINS
     url: str = field(init=False)
+    key: str = field(init=False)
     article_id: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.url = canonical(self.record["url"])
+        self.key = page_key(self.url, self.domains)
         # the schema's field order, so that every line reads the same way
         self.record = {name: self.record[name] for name in FIELDS if name in self.record} | {"url": self.url}
         self.article_id = str(self.record.get("id") or article_id(self.url) or self.url)
@@ -236,6 +241,13 @@ class Copy:
         return {"url": self.url, "breadcrumbs": list(self.record.get("breadcrumbs") or []),
                 "timestamp": self.record["timestamp"]}
 
+    def same_page(self, url: str) -> bool:
+        return page_key(url, self.domains) == self.key
+
+    def older_family_than(self, url: str) -> bool:
+        """Whether `url`, a URL of this copy's page, is on a newer host family than this copy's."""
+        return family_rank(url, self.domains) > family_rank(self.url, self.domains)
+
     @property
     def order(self) -> tuple[datetime, str]:
         return copy_order(self.record["timestamp"], self.article_id)
@@ -271,11 +283,12 @@ def sort_key(record: dict[str, Any]) -> str:
 def merge_copy(story: dict[str, Any], copy: Copy, id_is_final: bool) -> dict[str, Any]:
     """The story line once `copy` is one of its copies.
 
-    Appearances are keyed by URL (a copy seen again replaces its old appearance) and sorted by
-    time then article id. If `copy` is now the earliest, its fields become the story's (the primary
-    copy's fields win) and so does its id, unless the id is final (docs/data.md: story identity).
+    Appearances are keyed by page (`Copy.key`: a copy seen again, under either host family,
+    replaces its old appearance) and sorted by time then article id. If `copy` is now the earliest,
+    its fields become the story's (the primary copy's fields win) and so does its id, unless the id
+    is final (docs/data.md: story identity).
     """
-    appearances = [a for a in story["appearances"] if a["url"] != copy.url] + [copy.appearance]
+    appearances = [a for a in story["appearances"] if not copy.same_page(a["url"])] + [copy.appearance]
     appearances.sort(key=lambda a: copy_order(a["timestamp"], article_id(a["url"]) or a["url"]))
     primary_url = appearances[0]["url"]
     if primary_url == copy.url:
@@ -284,6 +297,12 @@ def merge_copy(story: dict[str, Any], copy: Copy, id_is_final: bool) -> dict[str
         merged = dict(story)
     merged["appearances"] = appearances
     return merged
+
+
+def recorded_on_newer_family(story: dict[str, Any], copy: Copy) -> bool:
+    """Whether the story holds `copy`'s page under a newer host family already: then the copy,
+    an old URL of the page, changes nothing (the newest family's copy is the one kept)."""
+    return any(copy.same_page(a["url"]) and copy.older_family_than(a["url"]) for a in story["appearances"])
 
 
 def new_story(copy: Copy) -> dict[str, Any]:

@@ -7,6 +7,9 @@ start marks a dead one `"finish_reason": "killed"` (a run holds a lock on
 `OUTPUT_DIR/.state/runs/<run_id>.lock` while it lives; the kernel drops it when the process dies).
 A run is alive while its manifest has not ended and its lock is held (`lock_held`): the store asks
 this (`RunManifest.others_alive`) before it makes ids final (docs/data.md, "Story identity").
+
+Scrapy's tools (`shell`, `fetch`, `parse`, `check`) run spiders too, and keep no run: no manifest
+here, no lock, no checks, no progress line (`is_tool_run`).
 """
 
 from __future__ import annotations
@@ -19,10 +22,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.spider import DefaultSpider
 
 from crawler.output import FinishReason, OutputDir, read_json, run_id
 from pipelines.files import make_dirs, write_atomically
+
+
+def is_tool_run(crawler: Crawler) -> bool:
+    """Whether this crawler is one of Scrapy's tools rather than a crawl: then no run is kept, by
+    any of the components that keep one (the channel locks, this manifest and the store, the
+    checks, the progress line), each of which asks this in `from_crawler` (`not_for_tools`).
+
+    A tool runs Scrapy's own `default` spider (`shell`, `fetch`, `view`), or a spider of the
+    project whose `start` it replaced by its own requests (`parse`, `check`, `fetch --spider`,
+    `bench`), or a channel spider whose `start` is Scrapy's empty one, which walks nothing
+    (`shell --spider`, crawler/commands/shell.py; `parsers`, the samples of `scrapy check`). A
+    channel spider is read by its `channels`, as `crawler.spiders.ChannelCrawl` declares them
+    (that layer is above this one); a spider without them is some other caller's, which keeps
+    its run (the pipelines driven by tests and benchmarks)."""
+    spidercls = crawler.spidercls
+    if spidercls is None or issubclass(spidercls, DefaultSpider):
+        return True
+    if spidercls.start.__module__.startswith("scrapy.commands."):
+        return True
+    return isinstance(getattr(spidercls, "channels", None), tuple) and spidercls.start is Spider.start
+
+
+def not_for_tools(crawler: Crawler) -> None:
+    """For a component's `from_crawler`: not configured in a tool's run (`is_tool_run`)."""
+    if is_tool_run(crawler):
+        raise NotConfigured(f"a tool's run (spider {crawler.spidercls.name if crawler.spidercls else None!r}), "
+                            "not a crawl: nothing to keep")
 
 
 def now() -> str:

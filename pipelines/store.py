@@ -23,7 +23,8 @@ with one message (finish reason `state_damaged`); a partition file that is gone 
 holds its stories is written again, with a WARNING; both count `store/verify_problems`.
 
 Stats (the crawl summary reads them): `pipeline/stories_new` (= `pipeline/stories_written`: lines
-this run added), `pipeline/stories_updated` (stories of earlier runs whose line changed),
+this run added; `/<channel>`: by the channel of the copy that made the story, which the report
+splits a run of several channels by), `pipeline/stories_updated` (stories of earlier runs whose line changed),
 `pipeline/copies_merged` (and `/fingerprint`, `/near_duplicate`: what matched), `copies_changed`
 (pages seen again with new content), `copies_unchanged`, `copies_failed` (logged with the reason),
 `partitions_written`, `partitions_recovered` (pending at open).
@@ -57,7 +58,7 @@ from scrapy.statscollectors import StatsCollector
 from crawler.output import FinishReason, Mode, OutputDir
 from pipelines.dedupe import Copy
 from pipelines.files import remove_stale_temps, replace_files, rounds
-from pipelines.runs import RunManifest
+from pipelines.runs import RunManifest, not_for_tools
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
 from pipelines.state.protocol import StateError, damaged
 from pipelines.validate import record_of
@@ -131,6 +132,7 @@ class StorePipeline:
         self.stats = crawler.stats
         self.settings = crawler.settings
         self.output = OutputDir.of(crawler.settings)
+        self.domains = tuple(crawler.settings.getlist("PORTAL_DOMAINS"))
         self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS")
         self.write_seconds = crawler.settings.getfloat("STORE_WRITE_SECONDS")
         self.manifest = RunManifest(crawler)
@@ -145,6 +147,7 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        not_for_tools(crawler)  # Scrapy's tools store nothing and write no manifest
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -188,7 +191,7 @@ class StorePipeline:
                            len(missing), named, ", ..." if len(missing) > 3 else "")
 
     def process_item(self, item: Any) -> Any:
-        self.batch.append(Copy(record_of(item)))
+        self.batch.append(Copy(record_of(item), self.domains))
         now = time.monotonic()
         if now - self.last_write >= self.write_seconds:
             self.flush()
@@ -206,6 +209,7 @@ class StorePipeline:
             self.touched.add(outcome.story_key)
         if outcome.kind == NEW:
             inc("pipeline/stories_new")
+            inc(f"pipeline/stories_new/{copy.record['channel']}")  # the channel that found it
             inc("pipeline/stories_written")
         elif outcome.kind == MERGED:
             inc("pipeline/copies_merged")

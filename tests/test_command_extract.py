@@ -1,4 +1,4 @@
-"""`scrapy extract PATH --url URL`, run as a subprocess from the repository root."""
+"""`scrapy extract [PATH | -] [--url URL]`, run as a subprocess from the repository root."""
 
 from __future__ import annotations
 
@@ -68,3 +68,31 @@ def test_empty_and_missing_files_are_clear_errors(tmp_path: Path) -> None:
     assert done.returncode != 0 and "empty" in done.stderr.decode()
     done = scrapy_extract(tmp_path / "missing.html", "http://heb.hebei.com.cn/x.shtml")
     assert done.returncode != 0 and "cannot read" in done.stderr.decode()
+
+
+def test_reads_stdin_with_dash_or_no_path(tmp_path: Path) -> None:
+    case = "enorth-b/v1/seed-018955625"
+    meta, _, expected = load_case(case)
+    page = (SAMPLE_DATA / case / "page.html.gz").read_bytes()  # gzipped bytes, as a pipe may carry them
+    for args in (["-", "--url", meta["url"]], ["--url", meta["url"]]):
+        done = subprocess.run([sys.executable, "-m", "scrapy", "extract", *args], input=page, cwd=ROOT,
+                              capture_output=True, check=False, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        record = json.loads(done.stdout)
+        assert record["url"] == meta["url"] and record["title"] == expected["title"] and record["problems"] == []
+
+
+def test_a_page_without_its_url_still_extracts_and_says_what_the_url_was_for() -> None:
+    case = "enorth-city/v1/corpus-100922359"  # a photo story whose images are partly root-relative
+    _, _, expected = load_case(case)
+    page = (SAMPLE_DATA / case / "page.html.gz").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "scrapy", "extract"], input=page, cwd=ROOT, capture_output=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    record = json.loads(done.stdout)
+    assert record["url"] is None and record["parser"] == "enorth-city/v1"
+    assert record["title"] == expected["title"] and record["captions"] == expected["captions"]
+    assert record["page_urls"] == []
+    problems = " | ".join(record["problems"])
+    assert "page_urls" in problems and "--url" in problems
+    assert "images: 2 relative URLs left unresolved without --url" in problems  # the two on sjz.hebei.com.cn

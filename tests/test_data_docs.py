@@ -4,10 +4,13 @@ DuckDB and pandas examples run on a real output."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import types
 import typing
+from collections import Counter
 from contextlib import chdir
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ import pytest
 
 from crawler.items import Article
 from crawler.output import OutputDir
+from pipelines.dedupe import partition_of
 from pipelines.validate import SCHEMA
 from tests.replica.harness import REPO
 from tests.replica.site import build_site
@@ -23,11 +27,19 @@ from tests.test_pipeline_store import Run, replica_items
 DOC = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
 
 
+PARTITION_COLUMN = "the partition column"
+
+
 def field_table() -> dict[str, str]:
-    """`field` -> type, as the table of the story line says."""
+    """`field` -> type, as the table of the story line says (partition columns included)."""
     section = DOC.split("## The story line", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", section, re.MULTILINE)
     return {name: kind.strip() for name, kind in rows}
+
+
+def line_fields() -> dict[str, str]:
+    """The fields of the table that are in the line: all but the partition columns."""
+    return {name: kind for name, kind in field_table().items() if PARTITION_COLUMN not in kind}
 
 
 def doc_type(text: str) -> Any:
@@ -61,7 +73,7 @@ def class_type(hint: Any) -> Any:
 
 
 def test_the_field_table_matches_the_schema_and_the_item_class():
-    table = field_table()
+    table = line_fields()
     hints = typing.get_type_hints(Article)
     assert list(table) == list(SCHEMA["properties"])  # same fields, same order as the lines
     assert set(table) == {f.name for f in dataclasses.fields(Article)}
@@ -137,3 +149,44 @@ def test_the_output_dir_table_is_the_layout_the_code_writes(tmp_path: Path):
         made = getattr(output, method)(*parts.values())
         assert made == tmp_path / path.format(**parts), method
 
+
+
+def test_the_partition_column_is_in_the_field_table_as_the_store_names_it():
+    """`date`, the key data teams group days by, is documented under the name the store writes."""
+    partition = partition_of("2018-07-17T05:20:26+08:00")
+    column, day = partition.split("=")
+    assert field_table()[column] == f"date, {PARTITION_COLUMN}"
+    assert day == "2018-07-17"  # the China day, though it is still 2018-07-16 in UTC
+
+
+def china_day(timestamp: str) -> str:
+    return datetime.fromisoformat(timestamp).astimezone(timezone(timedelta(hours=8))).date().isoformat()
+
+
+def documented_query(title: str) -> str:
+    section = DOC.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
+    (query,) = re.findall(r"```sql\n(.*?)```", section, re.DOTALL)
+    return query
+
+
+def test_the_stories_per_day_per_leader_query_counts_what_the_lines_say(output: Path):
+    """The documented query, run in DuckDB on a real output, against counts made from the JSON
+    lines in Python: each story on its China day, once per leader whose collection has a copy."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (pip install -e '.[test]')")
+    want: Counter[tuple[str, str]] = Counter()
+    utc_day_differs = 0
+    for path in sorted((output / "output" / "articles").glob("date=*/articles.jsonl")):
+        for story in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+            day = china_day(story["timestamp"])
+            assert path.parent.name == f"date={day}", story["id"]  # the China-day rule of the doc
+            utc_day_differs += datetime.fromisoformat(story["timestamp"]).astimezone(UTC).date().isoformat() != day
+            crumbs = [a["breadcrumbs"] for a in story["appearances"]]
+            leaders = {c[c.index("省领导活动报道集") + 1] for c in crumbs if "省领导活动报道集" in c[:-1]}
+            want.update((day, leader) for leader in leaders)
+    assert utc_day_differs, "the output must hold stories whose UTC day is another day"
+    with chdir(output):
+        rows = duckdb.sql(documented_query("Stories per day per leader")).fetchall()
+    got = {(day.isoformat(), leader): stories for day, leader, stories in rows}
+    assert len(got) == len(rows)
+    assert got == dict(want)
+    assert [row[:2] for row in rows] == sorted(row[:2] for row in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,6 +152,37 @@ def test_a_page_seen_again_with_new_content_updates_its_story(state: StateStore)
     assert state.record_copy(refetched, "r2").kind == UNCHANGED
     (line,) = write_pending(state)["date=2018-07-17"]
     assert '"title": "许勤在石家庄调研"' in line and line.count("appearances") == 1
+
+
+def test_one_page_under_two_host_families_is_one_copy_the_newest_familys(state: StateStore):
+    """heb.hebei.com.cn/... and heb.hebccw.cn/... with one id are one page (site notes, section 1):
+    one story, one appearance, recorded under the newest family whichever came first; a state that
+    stored the old URL (as every state written before the move did) knows the new one."""
+    day = "2018-12-27T09:30:00+08:00"
+    old = copy("019351324", day, parser="enorth-b/v1")
+    new = copy("019351324", day, host="heb.hebccw.cn", parser="hebccw/v1")
+    assert state.record_copy(old, "r1").kind == NEW
+    write_pending(state)  # yesterday's run stored the old URL
+    assert state.known_urls([new.url, new.url.replace("http:", "https:")]) == {new.url, new.url.replace("http:", "https:")}
+    moved = state.record_copy(new, "r2")  # today's finds the new one
+    assert (moved.kind, moved.story_id) == (CHANGED, "019351324")
+    again = state.record_copy(copy("019351324", day, parser="enorth-b/v1", title="旧标题"), "r3")
+    assert again.kind == UNCHANGED  # the old family's page changes nothing any more
+    (line,) = write_pending(state)["date=2018-12-27"]
+    story = json.loads(line)
+    assert story["url"] == new.url and story["parser"] == "hebccw/v1" and story["title"] != "旧标题"
+    assert [a["url"] for a in story["appearances"]] == [new.url]
+    other_sub = copy("019351324", day, host="bd.hebccw.cn", parser="hebccw/v1")
+    assert state.known_urls([other_sub.url]) == set()  # another subdomain is another site
+
+
+def test_the_newest_family_wins_when_it_comes_first(state: StateStore):
+    day = "2018-12-27T09:30:00+08:00"
+    new = copy("019351324", day, host="heb.hebccw.cn", parser="hebccw/v1")
+    assert state.record_copy(new, "r1").kind == NEW
+    assert state.record_copy(copy("019351324", day, parser="enorth-b/v1"), "r1").kind == UNCHANGED
+    (line,) = write_pending(state)["date=2018-12-27"]
+    assert json.loads(line)["url"] == new.url and len(json.loads(line)["appearances"]) == 1
 
 
 def test_snapshots_keep_time_order(state: StateStore):

@@ -7,6 +7,10 @@ systemd and the scheduler see a failed run without reading a log.
 
 A job scrapyd started is first asked whether it may run at all (crawler/ops/scrapyd_guard.py): a
 refused one crawls nothing and exits 1, like a crawl that could not start.
+
+The spider's arguments are read before anything starts: a name the spider does not take, a value
+it refuses (`-a since=3x`, a `channel` run without `-a start_url=`) is a usage error, one line
+and exit status 2, as Scrapy gives for a bad option.
 """
 
 from __future__ import annotations
@@ -15,11 +19,17 @@ import argparse
 import logging
 import sys
 
+from scrapy import Spider
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError
 
 from crawler.ops.monitor import ALERT_EXIT_STATUS
-from crawler.ops.scrapyd_guard import job_refusal, under_scrapyd
+from crawler.ops.scrapyd_guard import (
+    SCRAPYD_ARGUMENTS,
+    job_refusal,
+    spider_parameters,
+    under_scrapyd,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +42,37 @@ class Command(crawl.Command):
         if len(args) != 1:
             raise UsageError("give exactly one spider name")
         assert self.crawler_process is not None and self.settings is not None
-        crawler = self._create_crawler(args[0])
+        try:
+            crawler = self._create_crawler(args[0])
+        except KeyError:
+            raise UsageError(f"no spider named {args[0]!r} (`scrapy list` names them)", print_help=False) from None
         refusal = job_refusal(self.settings, opts.spargs, crawler.spidercls) if under_scrapyd() else None
         if refusal:
             logger.error("scrapyd job refused, nothing crawled: %s", refusal)
             print(f"hebei-crawler: scrapyd job refused, nothing crawled: {refusal}", file=sys.stderr, flush=True)
             self.exitcode = 1
             return
+        problem = argument_problem(crawler.spidercls, opts.spargs)
+        if problem:
+            raise UsageError(f"{crawler.spidercls.name}: {problem}", print_help=False)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
         elif crawler.stats is not None and crawler.stats.get_value("monitor/checks_failed"):
             self.exitcode = ALERT_EXIT_STATUS
+
+
+def argument_problem(spidercls: type[Spider], arguments: dict[str, str]) -> str | None:
+    """What is wrong with a spider's arguments, or None: a name its constructor does not take, or
+    a value it refuses. The constructor is the one reader of its arguments, and it reads no
+    settings and changes nothing: the spider is built once here to ask it."""
+    taken = spider_parameters(spidercls)
+    unknown = sorted(set(arguments) - taken - SCRAPYD_ARGUMENTS)
+    if unknown:
+        return f"no argument {', '.join(unknown)} (it takes {', '.join(sorted(taken)) or 'none'})"
+    try:
+        spidercls(**arguments)
+    except (TypeError, ValueError) as error:
+        return str(error)
+    return None

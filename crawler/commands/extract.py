@@ -1,9 +1,14 @@
-"""`scrapy extract PATH --url URL`: what the article extraction gives for a saved page.
+"""`scrapy extract [PATH] [--url URL]`: what the article extraction gives for a saved page.
 
-Reads the page's raw bytes (gzip is unpacked when the file is gzipped), decodes them as the
+Reads the page's raw bytes from PATH, or from stdin when PATH is `-` or not given (`curl -s URL |
+scrapy extract --url URL`); gzip is unpacked when the bytes are gzipped. Decodes them as the
 crawler does (charset from the `<meta>` tag, GB2312/GBK read as GB18030) and prints one JSON line,
 UTF-8: the item fields, `parser`, `page_urls` and `problems`. A page that cannot be read (empty,
 binary, no text) prints the reason on stderr and exits with status 1.
+
+The URL the page was fetched from resolves its relative links and finds the article's other pages.
+Without `--url` the page is still read; `url` is null, and `problems` names what the URL was
+needed for: the other pages (`page_urls` is empty) and the relative image URLs left as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from crawler.extract import Extraction, extract
 from crawler.site.charset import decode_html
 
 _GZIP_MAGIC = b"\x1f\x8b"
+STDIN = "-"
 
 
 class Command(ScrapyCommand):
@@ -31,7 +37,7 @@ class Command(ScrapyCommand):
     default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "PATH --url URL"
+        return "[PATH | -] [--url URL]"
 
     def short_desc(self) -> str:
         return "Extract the article fields of a saved page and print them as one JSON line"
@@ -40,8 +46,8 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument(
             "--url",
-            required=True,
-            help="the URL the page was fetched from (resolves links, names the pages)",
+            default=None,
+            help="the URL the page was fetched from (resolves links, finds the article's other pages)",
         )
         parser.add_argument(
             "--charset",
@@ -50,19 +56,21 @@ class Command(ScrapyCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if len(args) != 1:
-            raise UsageError("give exactly one PATH")
+        if len(args) > 1:
+            raise UsageError("give one PATH at most (`-` or none: stdin)")
+        source = args[0] if args else STDIN
+        name = "stdin" if source == STDIN else source
         try:
-            body = read_page(Path(args[0]))
+            body = unpacked(sys.stdin.buffer.read() if source == STDIN else Path(source).read_bytes())
         except (OSError, EOFError, zlib.error) as exc:
-            self.fail(f"cannot read {args[0]}: {exc}")
+            self.fail(f"cannot read {name}: {exc}")
             return
         if not body.strip():
-            self.fail(f"{args[0]}: the page is empty")
+            self.fail(f"{name}: the page is empty")
             return
-        extraction = extract(decode_html(body, opts.charset), opts.url)
+        extraction = extract(decode_html(body, opts.charset), opts.url or "")
         if extraction.kind == "empty":
-            self.fail(f"{args[0]}: no readable article: " + "; ".join(extraction.problems))
+            self.fail(f"{name}: no readable article: " + "; ".join(extraction.problems))
             return
         line = json.dumps(as_record(extraction, opts.url), ensure_ascii=False) + "\n"
         sys.stdout.buffer.write(line.encode("utf-8"))  # UTF-8 whatever the locale says
@@ -73,18 +81,25 @@ class Command(ScrapyCommand):
         self.exitcode = 1
 
 
-def read_page(path: Path) -> bytes:
-    """The page's bytes as fetched; a gzipped file is unpacked."""
-    data = path.read_bytes()
+def unpacked(data: bytes) -> bytes:
+    """The page's bytes as fetched: gzipped ones are unpacked."""
     return gzip.decompress(data) if data.startswith(_GZIP_MAGIC) else data
 
 
-def as_record(extraction: Extraction, url: str) -> dict[str, Any]:
+def without_url(extraction: Extraction) -> list[str]:
+    """What a page read without its URL lacks, for `problems`."""
+    relative = [image["url"] for image in extraction.fields.get("images") or []
+                if not image["url"].startswith(("http://", "https://"))]
+    return ["page_urls: not looked for without --url (the article's other pages are found from its URL)"] + (
+        [f"images: {len(relative)} relative URLs left unresolved without --url"] if relative else [])
+
+
+def as_record(extraction: Extraction, url: str | None) -> dict[str, Any]:
     return {
         "url": url,
         "kind": extraction.kind,
         "parser": extraction.parser,
         **extraction.fields,
-        "page_urls": extraction.page_urls,
-        "problems": extraction.problems,
+        "page_urls": extraction.page_urls if url else [],
+        "problems": extraction.problems + ([] if url else without_url(extraction)),
     }

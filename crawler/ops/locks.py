@@ -9,7 +9,8 @@ finds one of them held does not crawl: it logs who holds it and closes at once w
 reason `skipped: overlap`, which its run manifest, its checks and the scheduler's history report;
 its log ends with a line naming the file of its verdict (a scrapyd job list shows it finished).
 Being an extension, the lock holds for every way a crawl is started: `scrapy crawl`, the
-scheduler, cron, systemd, scrapyd.
+scheduler, cron, systemd, scrapyd; Scrapy's tools (`shell`, `fetch`, `parse`, `check`) crawl no
+channel and take none (`pipelines.runs.is_tool_run`).
 
 The lock is per machine (per `OUTPUT_DIR`): crawls on several machines sharing a Redis state are
 not kept apart by it.
@@ -33,6 +34,7 @@ from crawler.output import FinishReason, OutputDir, run_id
 from crawler.site import urls
 from crawler.site.channels import CHANNELS, Channel
 from crawler.spiders import ChannelCrawl
+from pipelines.runs import not_for_tools
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class ChannelLock:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ChannelLock:
+        not_for_tools(crawler)
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.release, signal=signals.spider_closed)

@@ -1,7 +1,7 @@
 """Checks at the end of every run, from this run's figures and the manifests of earlier runs.
 
 Each run writes `OUTPUT_DIR/checks/<run_id>.json`: its figures (field coverage, error, retry,
-reject and fallback rates: what the run manifest does not hold) and every check with its value,
+reject, fallback and off-portal rates: what the run manifest does not hold) and every check with its value,
 its limit and whether it passed. A failed check makes an alert (`crawler/ops/alerts.py`), and the
 `scrapy crawl` of this project (crawler/commands/crawl.py) then exits with `ALERT_EXIT_STATUS`.
 
@@ -17,14 +17,27 @@ The checks (docs/operations.md says how to respond to each):
 - `http_errors`, `retries`, `failures`, `rejects`, `fallback`: shares of responses with a status
   of 400 or more, of requests that were retries, of pages given up on, of parsed items rejected,
   and of articles read by the fallback parser (the layout drifted) are at most `MONITOR_MAX_RATES`.
+- `offsite_links`, `offsite_redirects` (host drift): shares of main-list links that lead off the
+  portal (`listing/offsite_hosts/<host>` of `listing/main_links`) and of responses that were
+  redirects off it, refused by the gate (`gate/refused_redirects/<host>`), are at most
+  `MONITOR_MAX_RATES`; the message names the hosts, so that a move of the portal to a new domain
+  is one line in `PORTAL_DOMAINS`, not a silent empty feed.
 - `memory`: the crawl was not stopped for passing `MEMUSAGE_LIMIT_MB` (`memusage_exceeded`).
 - `copies_failed`, `state_backend`, `writes`, `callbacks`: no copy failed to be stored, the state
   store never failed (a Redis gone, a database on a full disk), every file under OUTPUT_DIR was
   written (partitions, manifests, these checks: ENOSPC), no callback raised. Each fails at the
   first one: a run with any of them did not do its work, whatever its figures say.
 
-A share over fewer than `MONITOR_MIN_SAMPLE` items (or responses) is not judged: the check is
-recorded with `ok: null` and says why.
+The dict settings follow Scrapy's `*_BASE` pattern: `MONITOR_FIELD_COVERAGE_BASE` and
+`MONITOR_MAX_RATES_BASE` hold the defaults, `MONITOR_FIELD_COVERAGE` and `MONITOR_MAX_RATES` the
+user's overrides, merged over them; a value of None drops that check.
+
+A share over fewer than `MONITOR_MIN_SAMPLE` items (or responses, links) is not judged: the check is
+recorded with `ok: null` and says why. A share past its limit fails only when the shortfall is
+statistically clear: when a rate exactly at the limit would give a count this far past it with a
+probability below `MONITOR_SIGNIFICANCE` (a one-sided exact binomial test). A small window is
+not failed for the chance shortfall of a field missing on a few stories; a threshold of 1.0 (or a
+limit of 0) still fails at the first miss.
 
 On a full disk the checks file and the alert file may not be written: the verdict is in the
 stats first (`monitor/checks_failed`, which the exit status reads), and the alert still goes to
@@ -39,8 +52,9 @@ import logging
 import os
 import statistics
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from math import exp, fsum, lgamma, log, log1p
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +70,7 @@ from crawler.ops.locks import channel_names
 from crawler.output import FinishReason, OutputDir, read_json, run_id
 from crawler.spiders import ChannelCrawl
 from pipelines.files import write_atomically
+from pipelines.runs import not_for_tools
 
 # `scrapy crawl` exits with this status when a check failed (1 and 2 are Scrapy's own).
 ALERT_EXIT_STATUS = 3
@@ -70,6 +85,12 @@ NOT_DRAWN: dict[str, frozenset[str]] = {
 }
 # Who counts files under OUTPUT_DIR that could not be written: `<who>/write_errors` (`/<errno>`).
 WRITERS = ("store", "validate", "monitor")
+# What each rate of `MONITOR_MAX_RATES` is a share of.
+RATE_UNITS = {"http_errors": "responses", "retries": "requests", "failures": "requests", "rejects": "items",
+              "fallback": "items", "offsite_links": "main-list links", "offsite_redirects": "responses"}
+# The rates counted per host off the portal (`<prefix><host>`): their checks name the hosts.
+OFFSITE_HOSTS = {"offsite_links": "listing/offsite_hosts/", "offsite_redirects": "gate/refused_redirects/"}
+TOP_HOSTS = 5  # hosts a host-drift message names
 
 
 @dataclass(frozen=True)
@@ -80,19 +101,27 @@ class Limits:
     min_history: int
     stories_tolerance: float
     min_sample: int
+    significance: float
     memory_limit_mb: int = 0
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Limits:
         return cls(
-            coverage={k: float(v) for k, v in settings.getdict("MONITOR_FIELD_COVERAGE").items()},
-            max_rates={k: float(v) for k, v in settings.getdict("MONITOR_MAX_RATES").items()},
+            coverage=limits_with_base(settings, "MONITOR_FIELD_COVERAGE"),
+            max_rates=limits_with_base(settings, "MONITOR_MAX_RATES"),
             history_runs=settings.getint("MONITOR_HISTORY_RUNS"),
             min_history=settings.getint("MONITOR_MIN_HISTORY"),
             stories_tolerance=settings.getfloat("MONITOR_STORIES_TOLERANCE"),
             min_sample=settings.getint("MONITOR_MIN_SAMPLE"),
+            significance=settings.getfloat("MONITOR_SIGNIFICANCE"),
             memory_limit_mb=settings.getint("MEMUSAGE_LIMIT_MB"),
         )
+
+
+def limits_with_base(settings: BaseSettings, name: str) -> dict[str, float]:
+    """`<name>_BASE` with the user's `<name>` merged over it (Scrapy's `getwithbase`); a value of
+    None drops that check."""
+    return {key: float(value) for key, value in settings.getwithbase(name).items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -126,8 +155,13 @@ def non_empty(value: Any) -> bool:
     return True
 
 
+def per_host(stats: dict[str, Any], prefix: str) -> Counter[str]:
+    """Counts of stats `<prefix><host>`, by host."""
+    return Counter({key[len(prefix):]: int(value) for key, value in stats.items() if key.startswith(prefix)})
+
+
 def rates_from_stats(stats: dict[str, Any]) -> dict[str, Share]:
-    """The run's error, retry, failure, reject and fallback shares."""
+    """The run's error, retry, failure, reject, fallback and off-portal shares."""
     get = stats.get
     responses = get("downloader/response_count", 0)
     requests = get("downloader/request_count", 0)
@@ -141,17 +175,58 @@ def rates_from_stats(stats: dict[str, Any]) -> dict[str, Share]:
         "failures": Share(get("failures/total", 0), requests),
         "rejects": Share(rejected, get("item_scraped_count", 0) + rejected),
         "fallback": Share(get("article/fallback", 0), parsed),
+        "offsite_links": Share(per_host(stats, OFFSITE_HOSTS["offsite_links"]).total(), get("listing/main_links", 0)),
+        "offsite_redirects": Share(per_host(stats, OFFSITE_HOSTS["offsite_redirects"]).total(), responses),
     }
 
 
-def judge_share(name: str, share: Share, limit: float, at_most: bool, min_sample: int, unit: str) -> Check:
+def binomial_tail(count: int, trials: int, rate: float, upper: bool) -> float:
+    """P(X >= count) when `upper`, else P(X <= count), for X ~ Binomial(trials, rate)."""
+    if rate <= 0.0 or rate >= 1.0:
+        certain = 0 if rate <= 0.0 else trials  # the one count X can take
+        return float(certain >= count if upper else certain <= count)
+    counts = range(max(count, 0), trials + 1) if upper else range(min(count, trials) + 1)
+    log_rate, log_rest, log_all = log(rate), log1p(-rate), lgamma(trials + 1)
+    return min(1.0, fsum(exp(log_all - lgamma(k + 1) - lgamma(trials - k + 1) + k * log_rate + (trials - k) * log_rest)
+                         for k in counts))
+
+
+def judge_share(name: str, share: Share, limit: float, at_most: bool, limits: Limits, unit: str) -> Check:
+    """A share fails when it is past `limit` beyond what chance gives at that limit: a one-sided
+    exact binomial test at `limits.significance`."""
     value = share.value
-    if value is None or share.whole < min_sample:
-        return Check(name, None, value, limit, f"{share.whole} {unit}, fewer than {min_sample}: not judged")
-    ok = value <= limit if at_most else value >= limit
-    relation = ("<=" if ok else ">") if at_most else (">=" if ok else "<")
-    return Check(name, ok, round(value, 4), limit,
-                 f"{share.part} of {share.whole} {unit} ({value:.1%}) {relation} {limit:.0%}")
+    if value is None or share.whole < limits.min_sample:
+        return Check(name, None, value, limit, f"{share.whole} {unit}, fewer than {limits.min_sample}: not judged")
+    past = value > limit if at_most else value < limit
+    relation = (">" if past else "<=") if at_most else ("<" if past else ">=")
+    figures = f"{share.part} of {share.whole} {unit} ({value:.1%}) {relation} {limit:.0%}"
+    if not past:
+        return Check(name, True, round(value, 4), limit, figures)
+    chance = binomial_tail(share.part, share.whole, limit, upper=at_most)
+    if chance >= limits.significance:
+        return Check(name, True, round(value, 4), limit, f"{figures}, within chance on {share.whole} {unit} "
+                     f"(p = {chance:.2g} >= {limits.significance:g}): passes")
+    return Check(name, False, round(value, 4), limit, f"{figures} (p = {chance:.2g} < {limits.significance:g})")
+
+
+def name_hosts(check: Check, hosts: Counter[str]) -> Check:
+    """`check` with the hosts off the portal in its message, the most frequent first."""
+    if not hosts:
+        return check
+    ranked = sorted(hosts.items(), key=lambda pair: (-pair[1], pair[0]))
+    named = ", ".join(f"{host} {count}" for host, count in ranked[:TOP_HOSTS])
+    more = f" and {len(ranked) - TOP_HOSTS} more hosts" if len(ranked) > TOP_HOSTS else ""
+    message = f"{check.message}; off the portal: {named}{more}"
+    if check.ok is False:
+        message += ("; if that is the portal's new home, add its domain to PORTAL_DOMAINS "
+                    "(crawler/settings.py, or -s PORTAL_DOMAINS=... for a run)")
+    return replace(check, message=message)
+
+
+def judge_rate(name: str, share: Share, limit: float, stats: dict[str, Any], limits: Limits) -> Check:
+    check = judge_share(name, share, limit, True, limits, RATE_UNITS[name])
+    prefix = OFFSITE_HOSTS.get(name)
+    return check if prefix is None else name_hosts(check, per_host(stats, prefix))
 
 
 def judge_stories(new: int, earlier: list[int], limits: Limits) -> Check:
@@ -226,11 +301,14 @@ def run_checks(reason: str, stats: dict[str, Any], coverage: dict[str, Share], e
         checks.append(judge_stories(stats.get("pipeline/stories_new", 0), earlier_new, limits))
     for field, threshold in limits.coverage.items():
         share = coverage.get(field, Share(0, stats.get("item_scraped_count", 0)))
-        checks.append(judge_share(f"coverage/{field}", share, threshold, False, limits.min_sample, "items"))
+        checks.append(judge_share(f"coverage/{field}", share, threshold, False, limits, "items"))
     rates = rates_from_stats(stats)
     for name, limit in limits.max_rates.items():
-        unit = "responses" if name == "http_errors" else "requests" if name in ("retries", "failures") else "items"
-        checks.append(judge_share(name, rates[name], limit, True, limits.min_sample, unit))
+        if name not in rates:  # a misspelt override: said, not a crash of the monitor
+            checks.append(Check(name, False, None, limit, f"MONITOR_MAX_RATES names no such rate; "
+                                f"the rates are {', '.join(rates)}"))
+            continue
+        checks.append(judge_rate(name, rates[name], limit, stats, limits))
     return checks + health_checks(reason, stats, limits)
 
 
@@ -280,6 +358,7 @@ class Monitor:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Monitor:
+        not_for_tools(crawler)
         monitor = cls(crawler)
         crawler.signals.connect(monitor.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(monitor.spider_opened, signal=signals.spider_opened)

@@ -29,10 +29,11 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
+from crawler.spiders.arguments import parse_since
+
 INCREMENTAL, FULL, SINCE = "incremental", "full", "since"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EVERY = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
-_WINDOW = re.compile(r"^(\d+)d$")
 # field: (lowest, highest), in cron's order
 _RANGES = {"minute": (0, 59), "hour": (0, 23), "day": (1, 31), "month": (1, 12), "weekday": (0, 7)}
 # cronsim's error for a field: that field
@@ -143,13 +144,12 @@ class Mode:
             return cls(text)
         kind, _, value = text.partition("=")
         if kind == SINCE and value:
-            window = _WINDOW.match(value)
-            if window:
-                return cls(SINCE, window_days=int(window.group(1)))
             try:
-                return cls(SINCE, since=date.fromisoformat(value))
+                found = parse_since(value)  # as `scrapy crawl -a since=` reads it
             except ValueError:
                 pass
+            else:
+                return cls(SINCE, since=found) if isinstance(found, date) else cls(SINCE, window_days=found)
         raise PlanError(f"mode = {text!r}: want incremental, full, since=YYYY-MM-DD or since=Nd")
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ from scrapy.utils.log import get_scrapy_root_handler
 from twisted.internet.task import LoopingCall
 
 from crawler.spiders import ChannelCrawl
+from pipelines.runs import not_for_tools
 
 LIVE_INTERVAL = 0.5
 RATE_WINDOW = 10.0  # seconds the rate is measured over
@@ -116,6 +117,7 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
+        not_for_tools(crawler)
         interval = crawler.settings.getfloat("PROGRESS_INTERVAL")
         if interval <= 0:
             raise NotConfigured

@@ -25,6 +25,8 @@ from typing import Any
 
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 
+from crawler.site.urls import PORTAL_DOMAINS
+
 SCRAPYD_RUNNER = "scrapyd.runner"
 # Settings scrapyd passes to every job itself when its option is set (overriding a job's value).
 SCRAPYD_OWN_SETTINGS = {"LOG_FILE": "logs_dir", "FEEDS": "items_dir", "JOBDIR": "jobs_dir"}
@@ -73,6 +75,8 @@ def job_refusal(settings: BaseSettings, arguments: dict[str, str], spidercls: ty
     allowed = set(settings.getlist("SCRAPYD_JOB_SETTINGS")) | scrapyd_own_settings()
     problems = []
     refused = sorted(name for name in settings if (settings.getpriority(name) or 0) >= cmdline and name not in allowed)
+    if "PORTAL_DOMAINS" in refused and set(settings.getlist("PORTAL_DOMAINS")) <= set(PORTAL_DOMAINS):
+        refused.remove("PORTAL_DOMAINS")  # narrowing the portal (one family alone) is safe; widening it is not
     if refused:
         problems.append(f"settings a job may not set: {', '.join(refused)} (SCRAPYD_JOB_SETTINGS lists those it may)")
     unknown = sorted(set(arguments) - spider_parameters(spidercls) - SCRAPYD_ARGUMENTS)

@@ -25,16 +25,26 @@ class Channel:
     confirmed: bool = False
 
 
+# A channel that moved to hebccw.cn (2025-2026, site notes section 1) lists its start URLs on both
+# families: the old listings still serve, the new ones list the old stories again and the new ones.
 CHANNELS: tuple[Channel, ...] = (
-    Channel("heb_qjhb", "河北频道 > 全景河北", ("http://heb.hebei.com.cn/qjhb/",), confirmed=False),
-    Channel("heb_hbyw", "河北频道 > 河北要闻", ("http://heb.hebei.com.cn/hbyw/index.shtml",), confirmed=False),
+    # The portal's home page: the 2026 collectors start here (site notes, section 1).
+    Channel("home", "长城网首页", ("https://www.hebei.com.cn/",), confirmed=True),
+    Channel("heb_qjhb", "河北频道 > 全景河北", ("http://heb.hebei.com.cn/qjhb/", "https://heb.hebccw.cn/qjhb/index.shtml"),
+            confirmed=False),
+    Channel("heb_hbyw", "河北频道 > 河北要闻", ("http://heb.hebei.com.cn/hbyw/index.shtml", "https://heb.hebccw.cn/hbyw/"),
+            confirmed=False),
     Channel("heb_ztk", "河北频道 > 专题库", ("http://heb.hebei.com.cn/ztk/",), confirmed=False),
     Channel("heb_sldhdbdj", "河北频道 > 省领导活动报道集", ("http://heb.hebei.com.cn/sldhdbdj/index.shtml",), confirmed=False),
     Channel("heb_2018lh", "河北频道 > 2018全国两会", ("http://heb.hebei.com.cn/2018lh/index.shtml",), confirmed=False),
     Channel("news_ztk", "河北新闻频道 > 专题库", ("http://news.hebei.com.cn/ztk/index.shtml",), confirmed=False),
+    Channel("news_jdxw", "新闻 > 焦点新闻", ("https://news.hebccw.cn/jdxw/",), confirmed=False),
     Channel("report", "长城原创", ("http://report.hebei.com.cn/", "http://report.hebei.com.cn/ycxw/index.shtml"), confirmed=False),
     Channel("sjz_sjzfw", "石家庄 > 石家庄风物", ("http://sjz.hebei.com.cn/sjzfw/",), confirmed=False),
     Channel("sjz_hbxw", "石家庄 > 河北新闻", ("http://sjz.hebei.com.cn/hbxw/index.shtml",), confirmed=False),
-    Channel("bd_szyw", "保定 > 时政要闻", ("http://bd.hebei.com.cn/bdxw/szyw/",), confirmed=False),
+    Channel("bd_szyw", "保定 > 时政要闻", ("http://bd.hebei.com.cn/bdxw/szyw/", "https://bd.hebccw.cn/bdxw/szyw/"),
+            confirmed=False),
+    Channel("lf_lfxw", "廊坊 > 廊坊新闻", ("https://lf.hebccw.cn/lfxw/index.shtml",), confirmed=False),
+    Channel("economy_cjtt", "财经 > 财经头条", ("https://economy.hebccw.cn/cjzq/cjtt/index.shtml",), confirmed=False),
+    Channel("hebfb_xwfb", "河北省人民政府新闻办公室 > 新闻发布", ("https://hebfb.hebccw.cn/xwfb/",), confirmed=False),
 )
-

@@ -1,8 +1,16 @@
-"""Bytes to text for 长城网 pages: GB2312 as declared, read as GB18030.
+"""Bytes to text for 长城网 pages, decided page by page from the BOM, the declarations and the bytes.
 
-Pages declare gb2312 but contain characters outside it (董仚生, 镕, 堃, 喆), so every GB name is
-read as GB18030. Bytes that cannot be decoded are replaced by U+FFFD, never dropped: the spider
-counts them and rejects the text.
+The portal writes two charsets (site notes §2): the GB family (pages declare gb2312 but contain
+characters outside it: 董仚生, 镕, 堃, 喆, so every GB name is read as GB18030) and UTF-8 (the
+hebccw.cn pages). Declarations lie both ways (a gb2312 meta on UTF-8 bytes, a utf-8 header on
+GB18030 bytes), so they rank below the bytes: a BOM decides; else bytes that are valid UTF-8 are
+UTF-8 (GB text is practically never valid UTF-8); else GB18030. A charset outside the portal's
+two is believed only when GB18030 does not fit: GB bytes read as koi8-r always decode, as big5
+often, into mojibake no check notices. UTF-16 and UTF-32 are read from their BOM, or as declared
+when the bytes hold NULs (markup in them does; GB and UTF-8 markup never). Bytes that no candidate
+decodes are replaced by U+FFFD, never dropped, in the charset that needs the fewest replacements:
+the spider counts them and rejects the text. Nothing here knows the host: two pages of one host
+may differ.
 
 A page may also hold text in two charsets (a GB template around a body pasted as UTF-8). Read as
 GB18030, the UTF-8 half would be mojibake that no check notices (GB18030 decodes almost any
@@ -18,9 +26,11 @@ import codecs
 import re
 from typing import NamedTuple
 
-from w3lib.encoding import html_body_declared_encoding
+from w3lib.encoding import html_body_declared_encoding, read_bom
 
 DEFAULT_ENCODING = "gb18030"
+# The charsets the portal writes (site notes §2): only these are believed before the bytes.
+_PORTAL_CHARSETS = ("utf-8", DEFAULT_ENCODING)
 _GB_FAMILY = frozenset(
     {
         "gb2312",
@@ -91,20 +101,21 @@ def decode_html(body: bytes, header_charset: str | None = None) -> str:
 
 
 def decode_page(body: bytes, header_charset: str | None = None) -> Decoded:
-    """The page's text: charset from the HTTP header, else the `<meta>` tag, else GB18030.
-
-    Bytes that are valid UTF-8 are read as UTF-8 whatever the page declares (GB text is never
-    valid UTF-8 in practice). A page that holds runs of UTF-8 Chinese among bytes of another
-    charset is read run by run (and the problem said). Otherwise the declared charset, then
-    GB18030, must fit the bytes exactly; when neither does, the declared charset is used and
-    undecodable bytes become U+FFFD.
-    """
-    header = normalise_encoding(header_charset)
-    if header is not None and codecs.lookup(header).name in _SERVER_DEFAULTS:
-        header = None
-    declared = header or normalise_encoding(html_body_declared_encoding(body)) or DEFAULT_ENCODING
-    if body.startswith(codecs.BOM_UTF8):
-        return Decoded(body[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), None)
+    """The page's text and what was odd about its bytes (module docstring: the order of evidence)."""
+    bom, mark = read_bom(body)
+    if bom is not None and mark is not None:
+        body = body[len(mark) :]
+        text = _strict(body, bom)
+        if text is not None:
+            return Decoded(text, None)
+        if _is_wide(bom):
+            return Decoded(body.decode(bom, errors="replace"), None)
+        # a UTF-8 BOM that the bytes contradict: they decide, as for a page without one
+    declared = _declared(body, header_charset)
+    wide = next((name for name in declared if _is_wide(name)), None)
+    if wide is not None and b"\x00" in body:
+        wide = _byte_order(body, wide)
+        return Decoded(_strict(body, wide) or body.decode(wide, errors="replace"), None)
     if body.isascii():
         return Decoded(body.decode("ascii"), None)
     text = _strict(body, "utf-8")
@@ -112,24 +123,53 @@ def decode_page(body: bytes, header_charset: str | None = None) -> Decoded:
         return Decoded(text, None)
     runs = _utf8_runs(body)
     if runs:
-        return _mixed(body, runs, declared)
-    for encoding in (declared, DEFAULT_ENCODING):
+        return _mixed(body, runs)
+    others = [name for name in declared if name not in _PORTAL_CHARSETS and not _is_wide(name)]
+    for encoding in (DEFAULT_ENCODING, *others):
         text = _strict(body, encoding)
         if text is not None:
             return Decoded(text, None)
-    return Decoded(body.decode(declared, errors="replace"), None)
+    texts = [body.decode(encoding, errors="replace") for encoding in ("utf-8", DEFAULT_ENCODING, *others)]
+    return Decoded(min(texts, key=lambda text: text.count("\ufffd")), None)
 
 
-def _mixed(body: bytes, runs: list[tuple[int, int, str]], declared: str) -> Decoded:
-    """The runs of UTF-8 Chinese as UTF-8, the bytes between them in the declared charset."""
+def _declared(body: bytes, header_charset: str | None) -> list[str]:
+    """What the HTTP header, then the `<meta>` tag, declare (codec names; a server default and
+    repeats left out)."""
+    names = []
+    header = normalise_encoding(header_charset)
+    if header is not None and codecs.lookup(header).name not in _SERVER_DEFAULTS:
+        names.append(header)
+    meta = normalise_encoding(html_body_declared_encoding(body))
+    if meta is not None and meta not in names:
+        names.append(meta)
+    return names
+
+
+def _is_wide(encoding: str) -> bool:
+    """UTF-16 or UTF-32: a charset in which ASCII markup is not ASCII bytes."""
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+def _byte_order(body: bytes, declared: str) -> str:
+    """UTF-16 or UTF-32 as declared, in the byte order the bytes show (without a BOM, a declared
+    order can be wrong and a bare `utf-16` names none): in little-endian, the last byte of each
+    unit of ASCII markup is the NUL."""
+    width = 4 if codecs.lookup(declared).name.startswith("utf-32") else 2
+    little = body[width - 1 :: width].count(0) >= body[::width].count(0)
+    return f"utf-{width * 8}-{'le' if little else 'be'}"
+
+
+def _mixed(body: bytes, runs: list[tuple[int, int, str]]) -> Decoded:
+    """The runs of UTF-8 Chinese as UTF-8, the bytes between them as GB18030."""
     parts, at = [], 0
     for start, end, text in runs:
-        parts += [body[at:start].decode(declared, errors="replace"), text]
+        parts += [body[at:start].decode(DEFAULT_ENCODING, errors="replace"), text]
         at = end
-    parts.append(body[at:].decode(declared, errors="replace"))
+    parts.append(body[at:].decode(DEFAULT_ENCODING, errors="replace"))
     utf8 = sum(end - start for start, end, _ in runs)
     return Decoded("".join(parts), f"two charsets in one page: {utf8} of {len(body)} bytes are UTF-8, "
-                                   f"the rest {declared}; each part read in its own")
+                                   f"the rest {DEFAULT_ENCODING}; each part read in its own")
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -7,14 +7,16 @@ Modes (docs/crawling.md):
 - incremental (default): each listing is walked from its newest page towards older ones and the
   walk stops at the first page whose stories are all stored already; only unknown articles are
   fetched. What is stored comes from the state store, not from a file of the spider's.
-- `-a since=YYYY-MM-DD`: every listed article dated on or after the day, stored or not; the walk
-  stops at the first page older than the day.
+- `-a since=YYYY-MM-DD` (or `since=7d`, the last 7 days: crawler/spiders/arguments.py): every
+  listed article dated on or after the day, stored or not; the walk stops at the first page older
+  than the day.
 - `-a full=1`: everything, every page (a backfill).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -30,7 +32,8 @@ from crawler.output import FailureKind, FailureLog, FinishReason, Mode, OutputDi
 from crawler.site import urls
 from crawler.site.channels import CHANNELS, Channel
 from crawler.site.charset import charset_from_content_type, decode_page
-from crawler.site.listing import SCRIPT_OFF_SITE, parse_listing, read_maxpage
+from crawler.site.listing import NOT_A_URL, SCRIPT_OFF_SITE, parse_listing, read_maxpage
+from crawler.spiders.arguments import crawl_mode
 from crawler.spiders.walk import Walk
 from pipelines.state import StateStore, open_state
 
@@ -39,28 +42,53 @@ class ChannelSpider(scrapy.Spider):
     name = "channel"
     channels: tuple[Channel, ...] = ()
     failures: FailureLog  # made by from_crawler
+    domains: tuple[str, ...] = urls.PORTAL_DOMAINS  # the setting PORTAL_DOMAINS, read by from_crawler
 
     def __init__(self, start_url: str | None = None, since: str | None = None, full: str | None = None,
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if start_url:
-            if not urls.on_site(start_url):
-                raise ValueError(f"start_url must be a listing page on {urls.SITE_DOMAIN}: {start_url!r}")
+            if not urls.on_site(start_url, urls.PORTAL_DOMAINS):
+                raise ValueError(f"start_url must be a listing page of the portal ({', '.join(urls.PORTAL_DOMAINS)}, "
+                                 f"the setting PORTAL_DOMAINS): {start_url!r}")
             self.channels = (Channel(self.name, start_url, (start_url,)),)
         if not self.channels:
             raise ValueError("the channel spider needs -a start_url=URL (a listing page)")
-        day = date.fromisoformat(since) if since else None
-        mode = Mode.FULL if full not in (None, "", "0", "false") else Mode.SINCE if day else Mode.INCREMENTAL
-        self.walk = Walk(mode, since=day)
+        mode, day = crawl_mode(since, full, date.today())
+        # Nothing is known stored until start() opens the state; Scrapy's tools (parse, check) never run it.
+        self.walk = Walk(mode, since=day, known_urls=lambda links: set())
         self.state: StateStore | None = None
 
     @property
     def mode(self) -> Mode:
         return self.walk.mode
 
+    def on_the_portal(self, channels: tuple[Channel, ...]) -> tuple[Channel, ...]:
+        """The channels with their start URLs on the portal's domains (the setting PORTAL_DOMAINS):
+        a start URL of another family is left out and logged (PORTAL_DOMAINS=hebei.com.cn crawls
+        the portal as it was before the move); none left is an error."""
+        kept = []
+        for channel in channels:
+            on_portal = tuple(url for url in channel.start_urls if urls.on_site(url, self.domains))
+            if on_portal != channel.start_urls:
+                left_out = ", ".join(url for url in channel.start_urls if url not in on_portal)
+                self.logger.info("%s: start URLs not on PORTAL_DOMAINS (%s), not crawled: %s", channel.name,
+                                 ", ".join(self.domains), left_out)
+            if on_portal:
+                kept.append(replace(channel, start_urls=on_portal))
+        if not kept:
+            raise ValueError(f"no start URL of {self.name} is on the portal's domains (PORTAL_DOMAINS: "
+                             f"{', '.join(self.domains)}): {', '.join(u for c in channels for u in c.start_urls)}")
+        return tuple(kept)
+
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ChannelSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.domains = tuple(crawler.settings.getlist("PORTAL_DOMAINS"))
+        skipped = set(crawler.settings.getlist("CRAWL_SKIP_CHANNELS"))
+        if skipped & {c.name for c in spider.channels}:
+            spider.logger.info("left out by CRAWL_SKIP_CHANNELS: %s", ", ".join(sorted(skipped & {c.name for c in spider.channels})))
+        spider.channels = spider.on_the_portal(tuple(c for c in spider.channels if c.name not in skipped))
         spider.failures = FailureLog(crawler)
         crawler.signals.connect(spider.failures.close, signal=scrapy.signals.spider_closed)
         spider.walk.max_pages = crawler.settings.getint("LISTING_MAX_PAGES")
@@ -101,7 +129,7 @@ class ChannelSpider(scrapy.Spider):
         channels = {channel.name: channel for channel in self.channels}
         failed: dict[str, Channel] = {}
         for line in FailureLog.read(output.failures(earlier)):
-            url, channel = urls.first_page(str(line.get("url") or "")), channels.get(str(line.get("channel")))
+            url, channel = urls.first_page(str(line.get("url") or ""), self.domains), channels.get(str(line.get("channel")))
             if line.get("kind") == FailureKind.ARTICLE and channel is not None and url is not None:
                 failed.setdefault(urls.canonical(url), channel)
         retried = sorted(failed.keys() - self.state.known_urls(failed))
@@ -117,17 +145,29 @@ class ChannelSpider(scrapy.Spider):
         return Request(url, callback=self.parse_article, errback=self.request_failed,
                        cb_kwargs={"channel": channel}, meta={"kind": FailureKind.ARTICLE.value})
 
-    def parse_listing(self, response: Response, channel: Channel, root: str) -> Iterator[Request]:
+    def parse_listing(self, response: Response, channel: Channel | None = None,
+                      root: str | None = None) -> Iterator[Request]:
+        """A listing page of `channel` (by default the one its URL belongs to: `channel_of`), whose
+        sub-listings under `root` (by default the page's directory) are walked too."""
+        channel = channel or channel_of(response.url, self.channels, self.name)
+        root = root or urls.directory_of(urls.canonical(response.url))
         stats = self.crawler.stats
         assert stats is not None
         stats.inc_value("listing/pages")
-        page = parse_listing(self.decoded(response), response.url, channel.main_list_xpath)
+        page = parse_listing(self.decoded(response), response.url, channel.main_list_xpath, domains=self.domains)
+        main_links = len(page.articles)
         for url, reason in page.skipped:
             stats.inc_value(f"listing/skipped_links/{reason}")
+            if reason not in (NOT_A_URL, SCRIPT_OFF_SITE):
+                main_links += 1
+            if reason == urls.OFF_SITE:
+                # the monitor's host-drift check names these hosts (crawler/ops/monitor.py)
+                stats.inc_value(f"listing/offsite_hosts/{urls.host_of(url) or 'unknown'}")
             if reason == SCRIPT_OFF_SITE:
                 # without its pager script, the listing's older pages cannot be found
                 self.failures.record(url, FailureKind.SCRIPT, "the listing's pager script is not the portal's: "
                                      + (urls.refusal(url) or "not a count_page_list script"), response.url, channel.name)
+        stats.inc_value("listing/main_links", main_links)
         if page.problem is not None:
             # what was read before the parser stopped is walked; the failure makes the next run walk all
             stats.inc_value("listing/unreadable_pages")
@@ -177,8 +217,11 @@ class ChannelSpider(scrapy.Spider):
             yield self.listing_request(target, channel, root)
 
     # articles ---------------------------------------------------------------
-    def parse_article(self, response: Response, channel: Channel,
+    def parse_article(self, response: Response, channel: Channel | None = None,
                       done: tuple[Extraction, ...] = ()) -> Iterator[Article | Request]:
+        """An article page of `channel` (by default the one its URL belongs to: `channel_of`), after
+        the pages `done` of the same article."""
+        channel = channel or channel_of(response.url, self.channels, self.name)
         stats = self.crawler.stats
         assert stats is not None
         page = extract(self.decoded(response), response.url)
@@ -195,12 +238,23 @@ class ChannelSpider(scrapy.Spider):
         page_urls = self.article_pages(first, response, channel)
         if page_urls is None:
             return
+        asked = response.meta.get("article_asked") or _asked(response)
         if len(pages) < len(page_urls):
             yield Request(page_urls[len(pages)], callback=self.parse_article,
                           errback=self.request_failed, cb_kwargs={"channel": channel, "done": pages},
-                          meta={"kind": FailureKind.ARTICLE.value}, dont_filter=True)
+                          meta={"kind": FailureKind.ARTICLE.value, "article_asked": asked}, dont_filter=True)
             return
-        yield self.build_item(page_urls[0], pages, channel)
+        yield self.build_item(self.recorded_url(asked, page_urls[0]), pages, channel)
+
+    def recorded_url(self, asked: str, served: str) -> str:
+        """The URL a copy is recorded under: the one asked for (the listing's link), also when it
+        redirected to the same article on another host of the portal (an old hebei.com.cn URL now
+        served by hebccw.cn); the URL that served it when the redirect led to another page."""
+        asked = urls.canonical(asked)
+        if asked != served and urls.on_site(asked, self.domains) and urls.first_page(asked, self.domains) == asked \
+                and urls.article_id(asked) == urls.article_id(served):
+            return asked
+        return served
 
     def article_pages(self, first: Extraction, response: Response, channel: Channel) -> list[str] | None:
         """The canonical URLs of the article's pages: its first page, then continuation pages of
@@ -210,9 +264,9 @@ class ChannelSpider(scrapy.Spider):
         listed = [urls.canonical(u) for u in first.page_urls] or [urls.canonical(response.url)]
         article = urls.article_id(listed[0])
         limit = self.settings.getint("ARTICLE_MAX_PAGES")
-        if article is None or not urls.on_site(listed[0]):
+        if article is None or not urls.on_site(listed[0], self.domains):
             reason = f"its page 1 is not an article URL of the portal: {listed[0]}"
-        elif foreign := [u for u in listed[1:] if urls.article_id(u) != article or not urls.on_site(u)]:
+        elif foreign := [u for u in listed[1:] if urls.article_id(u) != article or not urls.on_site(u, self.domains)]:
             reason = f"its pages link pages of another article or site: {', '.join(foreign[:3])}"
         elif len(listed) > limit:
             reason = f"the article claims {len(listed)} pages, more than ARTICLE_MAX_PAGES={limit}"
@@ -256,10 +310,33 @@ class ChannelSpider(scrapy.Spider):
 
     def request_failed(self, failure: Failure) -> Iterator[Request]:
         request: Request = failure.request  # type: ignore[attr-defined]
+        moved = self.on_newest_family(request, failure)
+        if moved is not None:
+            yield moved
+            return
         self.record_failure(request, failure)
         older = self.walk.after_failure(request.url, request.meta.get("kind", ""))
         if older is not None:
             yield self.listing_request(older, request.cb_kwargs["channel"], request.cb_kwargs["root"])
+
+    def on_newest_family(self, request: Request, failure: Failure) -> Request | None:
+        """An article page gone (404, 410) from an older host family, asked once more on the newest
+        family under the same path: the portal moved (site notes, section 1) and an old listing, or
+        an earlier run's failure, still names the old URL. Its failure is recorded only if the new
+        URL fails too; a copy it finds is recorded under the new URL, the old one being gone."""
+        response = getattr(failure.value, "response", None)
+        if (request.meta.get("kind") != FailureKind.ARTICLE or response is None or response.status not in (404, 410)
+                or "gone_from" in request.meta):
+            return None
+        newest = urls.in_newest_family(request.url, self.domains)
+        if newest is None:
+            return None
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("article/asked_on_newest_family")
+        meta = {"kind": FailureKind.ARTICLE.value, "gone_from": request.meta.get("redirect_urls", [request.url])[0]}
+        if "article_asked" in request.meta:
+            meta["article_asked"] = newest if request.meta["article_asked"] == meta["gone_from"] else request.meta["article_asked"]
+        return request.replace(url=newest, meta=meta)
 
     def callback_failed(self, response: Response, error: Exception) -> None:
         """A callback that raised (CallbackFailures, a spider middleware): that page's failure."""
@@ -278,8 +355,12 @@ class ChannelSpider(scrapy.Spider):
         retries = request.meta.get("retry_times", 0)
         if retries:
             reason += f" (after {retries} retries)"
-        # A redirected request is recorded under the URL that was asked for.
+        # A redirected request is recorded under the URL that was asked for; one asked again on the
+        # newest host family (`on_newest_family`), under the old URL.
         asked = request.meta.get("redirect_urls", [request.url])[0]
+        if "gone_from" in request.meta:
+            reason = f"HTTP 404 or 410, and {reason} at {request.url}"
+            asked = request.meta["gone_from"]
         channel = request.cb_kwargs.get("channel")
         self.failures.record(asked, request.meta.get("kind", FailureKind.PAGE), reason,
                              request.headers.get("Referer", b"").decode("latin-1") or None,
@@ -308,6 +389,19 @@ def latest_run(output: OutputDir, spider: str, current: str) -> str | None:
             if manifest.get("spider") == spider and path.stem != current and manifest.get("start")
             and not FinishReason.is_skipped(str(manifest.get("finish_reason") or ""))]
     return max(runs)[1] if runs else None
+
+
+def channel_of(url: str, channels: Iterable[Channel], spider: str) -> Channel:
+    """The channel a page belongs to when no request says (`scrapy parse`, `scrapy check`): of
+    `channels`, the one whose start URL's directory holds the page, the deepest; else the only one;
+    else a channel named after the spider, starting at the page."""
+    channels = tuple(channels)
+    page = urls.canonical(url)
+    folders = [(folder, channel) for channel in channels for start in channel.start_urls
+               if page.startswith(folder := urls.canonical(start).rsplit("/", 1)[0] + "/")]
+    if folders:
+        return max(folders, key=lambda found: len(found[0]))[1]
+    return channels[0] if len(channels) == 1 else Channel(spider, spider, (page,))
 
 
 def _asked(response: Response) -> str:

@@ -5,6 +5,10 @@ I/O; the spider turns its answers into requests, and a test can drive it page by
 Overflow pages run backwards (page 1 is the oldest, the highest number the newest), so the first
 page that shows a catalog's pager (its index) fixes the highest page number of that catalog: a
 pager that later points past it (an ever growing number) is a trap, and so is page 0.
+
+Static pager pages of a channel index (`index.shtml`, `index_2.shtml`, ...) run forwards: page N+1
+is the next older one. Their 首页 link names page 1 as `index.shtml` where the walk may have come
+in by the bare directory: one page, two spellings, asked for once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlsplit
 
 from crawler.output import Mode
 from crawler.site import urls
@@ -42,6 +47,8 @@ class Walk:
     requested: set[str] = field(default_factory=set)  # article URLs this run asked for
     pages_of: Counter[str] = field(default_factory=Counter)  # listing pages asked for, per listing
     admitted: set[str] = field(default_factory=set)  # the listing pages counted in pages_of
+    spellings: dict[str, str] = field(default_factory=dict)  # a listing page -> the URL it is asked for by
+    last_index_page: dict[str, int] = field(default_factory=dict)  # highest static pager page seen, per index
 
     def __post_init__(self) -> None:
         self.walk_all = self.walk_all or self.mode is Mode.FULL
@@ -76,6 +83,7 @@ class Walk:
     # listing pages ------------------------------------------------------------
     def next_pages(self, page: ListingPage, url: str, wanted: list[ListedLink]) -> tuple[list[str], bool]:
         """(listing pages to ask for, whether to ask for the count script) after page `url`."""
+        self.first_spelling(url)
         if self.walk_all:
             targets, script = self.every_page(page, url)
         elif self.descend(page.articles, wanted):
@@ -84,7 +92,14 @@ class Walk:
             if page.articles:
                 self.count("listing/walks_stopped", 1)
             return [], False
-        return [target for target in targets if self.admit(target)], script
+        return [target for target in targets if self.first_spelling(target) and self.admit(target)], script
+
+    def first_spelling(self, url: str) -> bool:
+        """Whether `url` is the first spelling of its listing page the walk met: `dir/` and
+        `dir/index.shtml` are one page."""
+        parts = urlsplit(url)
+        page = (urls.directory_of(url) if urls.index_page_number(parts.path) == 1 else parts.path)
+        return self.spellings.setdefault(f"{parts.netloc}{page}", url) == url
 
     def admit(self, url: str) -> bool:
         """At most `max_pages` pages of one listing (a catalog's overflow pages, else the pages
@@ -137,14 +152,27 @@ class Walk:
     def after_failure(self, url: str, kind: str) -> str | None:
         """The page to go on with when listing page `url` failed: a walk that goes one page at a
         time must not end at a page that failed (a full crawl requests every page anyway)."""
+        if self.mode is Mode.FULL or kind != "listing":
+            return None
         here = urls.overflow_page_number(url)
-        if self.mode is not Mode.FULL and kind == "listing" and here and here[1] > 1:
-            return urls.overflow_url(url, here[0], here[1] - 1)
+        if here is not None:
+            return urls.overflow_url(url, here[0], here[1] - 1) if here[1] > 1 else None
+        number = urls.index_page_number(urlsplit(url).path)
+        if number is not None and number < self.last_index_page.get(_index_of(url), 0):
+            older = urls.index_page_url(url, number + 1)
+            return older if self.first_spelling(older) else None
         return None
 
     # pager traps --------------------------------------------------------------
     def note_ceilings(self, links: list[str]) -> None:
-        """The first page that shows a catalog's pager fixes its highest overflow page number."""
+        """The first page that shows a catalog's pager fixes its highest overflow page number. Of
+        a static pager of index pages the highest page seen is kept: after a failed page, the walk
+        goes on with the next one only up to it."""
+        for link in links:
+            number = urls.index_page_number(urlsplit(link).path)
+            if number is not None:
+                index = _index_of(link)
+                self.last_index_page[index] = max(number, self.last_index_page.get(index, number))
         numbers: dict[str, int] = {}
         for catalog, number in filter(None, map(urls.overflow_page_number, links)):
             numbers[catalog] = max(number, numbers.get(catalog, number))
@@ -161,3 +189,8 @@ class Walk:
             self.count("listing/pager_trap_links", 1)
             return False
         return True
+
+
+def _index_of(url: str) -> str:
+    """The channel index a static pager page belongs to: its host and directory."""
+    return urlsplit(url).netloc + urls.directory_of(url)

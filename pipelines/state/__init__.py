@@ -27,6 +27,7 @@ from __future__ import annotations
 from scrapy.settings import BaseSettings
 
 from crawler.output import OutputDir
+from crawler.site.urls import PORTAL_DOMAINS
 from pipelines.state.protocol import (
     CHANGED,
     FAILED,
@@ -44,13 +45,14 @@ __all__ = ["CHANGED", "FAILED", "MERGED", "NEW", "UNCHANGED", "Outcome", "Snapsh
 def open_state(settings: BaseSettings) -> StateStore:
     """The state store that the settings choose: `STATE_BACKEND` sqlite (default) or redis."""
     backend = settings.get("STATE_BACKEND")
+    domains = tuple(settings.getlist("PORTAL_DOMAINS")) or PORTAL_DOMAINS
     if backend == "sqlite":
         from pipelines.state.sqlite import SqliteStateStore
 
-        return SqliteStateStore(OutputDir.of(settings).state())
+        return SqliteStateStore(OutputDir.of(settings).state(), domains)
     if backend == "redis":
         from pipelines.state.redis import RedisStateStore
 
-        return RedisStateStore(settings.get("STATE_REDIS_URL"))
+        return RedisStateStore(settings.get("STATE_REDIS_URL"), domains)
     raise ValueError(f"STATE_BACKEND must be 'sqlite' or 'redis', not {backend!r}")
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from crawler.site.urls import canonical
-from pipelines.dedupe import Copy, merge_copy, new_story
+from crawler.site.urls import page_key
+from pipelines.dedupe import Copy, merge_copy, new_story, recorded_on_newer_family
 from pipelines.state.protocol import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome
 
 
@@ -77,13 +77,13 @@ class IndexedStore:
         return outcome
 
     def _record(self, tx: Transaction, copy: Copy, run: str) -> Outcome:
-        seen = tx.copy_of(copy.url)
+        seen = tx.copy_of(copy.key)
         if seen is not None:
             key, digest = seen
-            if digest == copy.digest:
-                row = tx.load(key)
+            row = tx.load(key)
+            if digest == copy.digest or recorded_on_newer_family(row.record, copy):
                 return Outcome(UNCHANGED, key, row.record["id"], "url", row.created_run, ())
-            return self._merge(tx, tx.load(key), copy, CHANGED, "url", run, with_bands=True)
+            return self._merge(tx, row, copy, CHANGED, "url", run, with_bands=True)
         key = tx.story_of_fingerprint(copy.fingerprint)
         if key is not None:
             return self._merge(tx, tx.load(key), copy, MERGED, "fingerprint", run, with_bands=False,
@@ -115,11 +115,11 @@ class IndexedStore:
         return Outcome(kind, row.key, record["id"], layer, row.created_run, partitions)
 
 
-def _spellings(urls: Iterable[str]) -> dict[str, list[str]]:
-    """Each canonical URL, with the spellings of it asked about."""
+def _spellings(urls: Iterable[str], domains: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each page key (`page_key`: any family, any spelling), with the URLs of it asked about."""
     spellings: dict[str, list[str]] = {}
     for url in urls:
-        spellings.setdefault(canonical(url), []).append(url)
+        spellings.setdefault(page_key(url, domains), []).append(url)
     return spellings
 
 

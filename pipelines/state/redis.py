@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.site.urls import canonical
+from crawler.site.urls import PORTAL_DOMAINS, page_key
 from pipelines.dedupe import Copy, dumps, partition_of, sort_key
 from pipelines.state.decision import IndexedStore, StoryRow, Transaction, _spellings
 from pipelines.state.protocol import UNKNOWN_DIGEST, Snapshot, StateError
@@ -29,10 +29,11 @@ class RedisStateStore(IndexedStore):
     PREFIX = "hebei:state:"
     LOCK_SECONDS = 60  # a lock left by a killed process expires after this
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, domains: tuple[str, ...] = PORTAL_DOMAINS) -> None:
         import redis
 
         self.url = url
+        self.domains = domains  # the portal's host families: copies are keyed by `page_key`
         self.redis = redis.Redis.from_url(url, decode_responses=True)
         try:
             self.redis.ping()
@@ -60,7 +61,7 @@ class RedisStateStore(IndexedStore):
             yield _RedisTransaction(self)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        spellings = _spellings(urls)
+        spellings = _spellings(urls, self.domains)
         if not spellings:
             return set()
         entries = dict(zip(spellings, self.redis.hmget(self.key("copies"), list(spellings))))
@@ -132,14 +133,14 @@ class RedisStateStore(IndexedStore):
             writes = self.redis.pipeline(transaction=False)
             count = 0
             for count, record in enumerate(records, 1):
-                primary, partition = Copy(record), partition_of(record["timestamp"])
+                primary, partition = Copy(record, self.domains), partition_of(record["timestamp"])
                 writes.hset(self.key("story", count), mapping={
                     "record": dumps(record), "partition": partition, "sort": sort_key(record), "final": 1,
                     "created_run": run, "signature": primary.signature.hex()})
                 writes.sadd(self.key("partition", partition), count)
                 for appearance in record["appearances"]:
-                    url = canonical(appearance["url"])
-                    digest = primary.digest if url == primary.url else UNKNOWN_DIGEST
+                    url = page_key(appearance["url"], self.domains)
+                    digest = primary.digest if url == primary.key else UNKNOWN_DIGEST
                     writes.hsetnx(self.key("copies"), url, str(_CopyEntry(count, digest, partition, 1)))
                 writes.hsetnx(self.key("fingerprints"), primary.fingerprint, count)
                 for band in primary.bands:
@@ -358,7 +359,7 @@ class _RedisTransaction:
 
     def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
         entry = _CopyEntry(key, copy.digest, *self.saved[key])
-        self.writes.hset(self.key("copies"), copy.url, str(entry))
+        self.writes.hset(self.key("copies"), copy.key, str(entry))
         if with_fingerprint:
             self.writes.hsetnx(self.key("fingerprints"), copy.fingerprint, key)
         if with_bands:

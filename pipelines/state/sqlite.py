@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.site.urls import canonical
+from crawler.site.urls import PORTAL_DOMAINS, page_key
 from pipelines.dedupe import Copy, dumps, partition_of, sort_key
 from pipelines.state.decision import IndexedStore, StoryRow, Transaction, _file_lock, _spellings
 from pipelines.state.protocol import UNKNOWN_DIGEST, Snapshot, damaged
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS stories (
 CREATE INDEX IF NOT EXISTS stories_by_partition ON stories (partition, sort);
 CREATE INDEX IF NOT EXISTS provisional_stories ON stories (final) WHERE final = 0;
 CREATE TABLE IF NOT EXISTS ready_stories (story INTEGER PRIMARY KEY);  -- settled, final once no run is alive
-CREATE TABLE IF NOT EXISTS copies (  -- every copy's canonical URL
+CREATE TABLE IF NOT EXISTS copies (  -- every copy's page key (crawler.site.urls.page_key)
     url TEXT PRIMARY KEY,
     story INTEGER NOT NULL,
     digest TEXT NOT NULL,            -- what a re-crawl must match to change nothing
@@ -61,9 +61,10 @@ class SqliteStateStore(IndexedStore):
     `BEGIN IMMEDIATE`; partition rewrites on a file lock, `.state/partitions.lock`. Safe for several
     crawl processes on one machine (not on a network filesystem: use Redis there)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, domains: tuple[str, ...] = PORTAL_DOMAINS) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
+        self.domains = domains  # the portal's host families: copies are keyed by `page_key`
         self.db = sqlite3.connect(directory / DATABASE, timeout=120, isolation_level=None)
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -98,7 +99,7 @@ class SqliteStateStore(IndexedStore):
             tx.apply()
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        spellings = _spellings(urls)
+        spellings = _spellings(urls, self.domains)
         if not spellings:
             return set()
         marks = ",".join("?" * len(spellings))
@@ -145,12 +146,12 @@ class SqliteStateStore(IndexedStore):
         bands: set[tuple[int, int]] = set()
         partitions: set[str] = set()
         for key, record in enumerate(records, 1):
-            primary = Copy(record)
+            primary = Copy(record, self.domains)
             partition = partition_of(record["timestamp"])
             stories.append((key, record["id"], partition, sort_key(record), run, primary.signature, dumps(record)))
             for appearance in record["appearances"]:
-                url = canonical(appearance["url"])
-                copies.setdefault(url, (url, key, primary.digest if url == primary.url else UNKNOWN_DIGEST,
+                url = page_key(appearance["url"], self.domains)
+                copies.setdefault(url, (url, key, primary.digest if url == primary.key else UNKNOWN_DIGEST,
                                         partition, 1))
             fingerprints.setdefault(primary.fingerprint, key)
             bands.update((band, key) for band in primary.bands)
@@ -305,13 +306,13 @@ class _SqliteTransaction:
         return rows
 
     def prefetch(self, copies: Sequence[Copy]) -> None:
-        urls = list(dict.fromkeys(copy.url for copy in copies))
+        urls = list(dict.fromkeys(copy.key for copy in copies))
         self.copies.update(dict.fromkeys(urls))
         for url, story, digest in self._select_in("SELECT url, story, digest FROM copies WHERE url IN ({marks})", urls):
             self.copies[url] = (story, digest)
         first_of: dict[str, Copy] = {}  # each fingerprint not stored under a known URL, its first copy
         for copy in copies:
-            if self.copies[copy.url] is None:
+            if self.copies[copy.key] is None:
                 with suppress(KeyError, TypeError, ValueError):  # a malformed copy fails later, alone
                     first_of.setdefault(copy.fingerprint, copy)
         self.fingerprints.update(dict.fromkeys(first_of))
@@ -415,8 +416,8 @@ class _SqliteTransaction:
     def index_copy(self, key: int, copy: Copy, with_bands: bool, with_fingerprint: bool = True) -> None:
         self.mutated = True
         partition, version = self.saved[key]
-        self.copies[copy.url] = (key, copy.digest)
-        self.new_copies[copy.url] = (copy.url, key, copy.digest, partition, version)
+        self.copies[copy.key] = (key, copy.digest)
+        self.new_copies[copy.key] = (copy.key, key, copy.digest, partition, version)
         if with_fingerprint and self.story_of_fingerprint(copy.fingerprint) is None:
             self.fingerprints[copy.fingerprint] = self.new_fingerprints[copy.fingerprint] = key
         if with_bands:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 
-from tests.replica.server import FAULT_PROFILES, serve
+from tests.replica.host_drift import MovedRouter
+from tests.replica.server import FAULT_PROFILES, Router, serve
 from tests.replica.site import (
     DEFAULT_SCALE,
     DEFAULT_SEED,
@@ -34,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.choices["serve"].add_argument("--host", default="127.0.0.1", help="a loopback address")
     sub.choices["serve"].add_argument("--faults", default="none", choices=sorted(FAULT_PROFILES),
                                       help="what goes wrong: none, transient, standard (docs/replica.md)")
+    sub.choices["serve"].add_argument("--links-to", default="", metavar="DOMAIN",
+                                      help="the portal moved: listings link their articles on DOMAIN (host_drift.py)")
+    sub.choices["serve"].add_argument("--redirects-to", default="", metavar="DOMAIN",
+                                      help="the portal moved: article pages 301 to DOMAIN (host_drift.py)")
     sub.choices["truth"].add_argument(
         "--copies", action="store_true", help="one line per published copy instead of per story"
     )
@@ -42,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if not (args.host.startswith("127.") or args.host in ("localhost", "::1")):
             parser.error("the replica only listens on loopback addresses")
-        serve(site, args.port, args.host, args.faults)
+        moved = args.links_to or args.redirects_to
+        router = partial(MovedRouter, links_to=args.links_to, redirects_to=args.redirects_to) if moved else Router
+        serve(site, args.port, args.host, args.faults, router)
         return 0
     out = sys.stdout
     if args.copies:

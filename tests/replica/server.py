@@ -104,6 +104,7 @@ class Router:
 
     def __init__(self, site: Site, cache_size: int = 4096, faults: Faults | None = None) -> None:
         self.site = site
+        self.domains = site.domains  # served, https included: these domains and their subdomains
         self.faults = faults
         self.cache: OrderedDict[str, Response] = OrderedDict()
         self.cache_size = cache_size
@@ -253,13 +254,15 @@ def _finish(request: server.Request, body: bytes) -> None:
         request.finish()
 
 
-def serve(site: Site, port: int, interface: str = "127.0.0.1", faults: str = "none") -> None:
-    """Serve until killed; prints `serving on http://HOST:PORT` once listening."""
+def serve(site: Site, port: int, interface: str = "127.0.0.1", faults: str = "none",
+          router_class: Callable[..., Router] = Router) -> None:
+    """Serve until killed; prints `serving on http://HOST:PORT` once listening. `router_class`
+    makes the router (host_drift.py: one of a portal that moved)."""
     profile = FAULT_PROFILES[faults]
-    router = Router(site, faults=Faults(site, profile) if profile != FAULT_PROFILES["none"] else None)
+    router = router_class(site, faults=Faults(site, profile) if profile != FAULT_PROFILES["none"] else None)
     factory = server.Site(ReplicaResource(router))
     factory.log = lambda request: None  # type: ignore[method-assign]
-    listener = reactor.listenTCP(port, TunnelingFactory(factory, site.domains), interface=interface)  # type: ignore[attr-defined]
+    listener = reactor.listenTCP(port, TunnelingFactory(factory, router.domains), interface=interface)  # type: ignore[attr-defined]
     print(f"serving on http://{interface}:{listener.getHost().port}", flush=True)
     sys.stdout.flush()
     reactor.run()  # type: ignore[attr-defined]
