@@ -13,9 +13,23 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.site import urls
-from tests.replica.harness import ERA_2026_SETTINGS, Replica, ReplicaServer, crawl_stats, \
-    read_stories, run_crawl
-from tests.replica.site import ERA_2026, FAMILIES, MOVED, PARSER_OF_LAYOUT, PORTAL_2026, Site, build_site
+from tests.replica.harness import (
+    ERA_2026_SETTINGS,
+    Replica,
+    ReplicaServer,
+    crawl_stats,
+    read_stories,
+    run_crawl,
+)
+from tests.replica.site import (
+    ERA_2026,
+    FAMILIES,
+    MOVED,
+    PARSER_OF_LAYOUT,
+    PORTAL_2026,
+    Site,
+    build_site,
+)
 from tests.test_crawl import compare_with_truth
 
 pytestmark = pytest.mark.integration

@@ -57,7 +57,12 @@ from crawler.extract.page import (
     labelled_elements,
     lazy_property,
 )
-from crawler.extract.parsers.hebccw import marks_caption, says_something, spaced_text, trail_of
+from crawler.extract.parsers.hebccw import (
+    marked_caption_lines,
+    says_something,
+    spaced_text,
+    trail_of,
+)
 from crawler.extract.text import (
     IMAGE,
     TEXT,
@@ -76,7 +81,6 @@ _TRAILER_DEPTH = 3
 _KEYWORDS_MAX_CHARS = 200
 _TRAILER_TEXTS = 40
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "select", "button", "textarea"})
-_CAPTION_MAX_CHARS = 150
 _EDGE_LINES = 3
 _DATELINE_LINES = (
     2  # `原标题：` lines are looked for among the first and the last lines of the body
@@ -321,16 +325,7 @@ class FallbackParser(ArticleParser):
     @lazy_property
     def caption_lines(self) -> frozenset[str]:
         """Lines the markup marks as captions (`<figcaption>`, `span.img_descr`, centred)."""
-        body = self.body_element
-        if body is None:
-            return frozenset()
-        return frozenset(
-            line
-            for element in body.iter()
-            if type(element.tag) is str and element is not body and marks_caption(element)
-            for line in element_lines(element)
-            if len(line) <= _CAPTION_MAX_CHARS
-        )
+        return marked_caption_lines(self.body_element)
 
     @lazy_property
     def body_parts(self) -> tuple[list[Unit], list[str], list[str], list[str]]:

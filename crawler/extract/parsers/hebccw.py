@@ -30,7 +30,7 @@ from crawler.extract.bylines import (
     parse_info_line,
     parse_keywords_line,
 )
-from crawler.extract.page import Page, lazy_property
+from crawler.extract.page import Page, elements_between, lazy_property
 from crawler.extract.text import (
     IMAGE,
     TEXT,
@@ -85,6 +85,19 @@ def holds_image(element: Element | None) -> bool:
 
 def previous_element(element: Element) -> Element | None:
     return next((e for e in element.itersiblings(preceding=True) if type(e.tag) is str), None)
+
+
+def marked_caption_lines(body: Element | None) -> frozenset[str]:
+    """The lines of `body` that the markup marks as captions (`marks_caption`)."""
+    if body is None:
+        return frozenset()
+    return frozenset(
+        line
+        for element in body.iter()
+        if type(element.tag) is str and element is not body and marks_caption(element)
+        for line in element_lines(element)
+        if len(line) <= _CAPTION_MAX_CHARS
+    )
 
 
 def marks_caption(element: Element) -> bool:
@@ -145,19 +158,9 @@ class HebccwV1(ArticleParser):
         """The elements between the title and the body, in page order (none when the title is
         inside the body: the body's lines are not the info line)."""
         title, body = self.title_element, self.body_element
-        if title is None or body is None or body in title.iterancestors():
+        if title is None or body is None:
             return []
-        holds_body = {body, *body.iterancestors()}
-        found: list[Element] = []
-        node: Element | None = title
-        while node is not None and node not in holds_body:
-            for sibling in node.itersiblings():
-                if sibling in holds_body:
-                    return found
-                if type(sibling.tag) is str:
-                    found.append(sibling)
-            node = node.getparent()
-        return found
+        return elements_between(title, body)
 
     @lazy_property
     def info(self) -> InfoLine | None:
@@ -221,16 +224,7 @@ class HebccwV1(ArticleParser):
 
     @lazy_property
     def caption_lines(self) -> frozenset[str]:
-        body = self.body_element
-        if body is None:
-            return frozenset()
-        return frozenset(
-            line
-            for element in body.iter()
-            if type(element.tag) is str and element is not body and marks_caption(element)
-            for line in element_lines(element)
-            if len(line) <= _CAPTION_MAX_CHARS
-        )
+        return marked_caption_lines(self.body_element)
 
     def marked_captions(self, units: list[Unit]) -> list[Unit]:
         """Lines right after images that the markup marks as captions become CAPTION units."""
