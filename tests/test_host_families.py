@@ -98,3 +98,16 @@ def test_a_scrapyd_job_may_narrow_the_portal_but_never_widen_it():
 
     assert refusal("hebei.com.cn") is None and refusal("hebccw.cn,hebei.com.cn") is None
     assert "PORTAL_DOMAINS" in (refusal("hebei.com.cn,hebccw.cn,attacker.example") or "")
+
+
+def test_a_start_url_on_a_domain_added_to_the_setting_is_the_portals():
+    """The next move is one setting: `-s PORTAL_DOMAINS=...,new.cn` with `-a start_url=` on new.cn."""
+    from crawler.commands.crawl import argument_problem
+    from crawler.spiders.channel import ChannelSpider
+
+    start = {"start_url": "https://heb.hebnews-new.cn/hbyw/"}
+    settings = get_project_settings()
+    assert "PORTAL_DOMAINS" in (argument_problem(ChannelSpider, start, settings) or "")
+    settings.set("PORTAL_DOMAINS", "hebei.com.cn,hebccw.cn,hebnews-new.cn", priority="cmdline")
+    assert argument_problem(ChannelSpider, start, settings) is None
+    assert "scheme" in (argument_problem(ChannelSpider, {"start_url": "ftp://heb.hebccw.cn/"}, settings) or "")

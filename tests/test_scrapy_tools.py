@@ -166,7 +166,7 @@ def test_the_command_line_and_the_plan_take_the_same_since_forms(form: str) -> N
     (["heb_qjhb", "-a", "full=maybe"], "full='maybe'"),
     (["heb_qjhb", "-a", "full=1", "-a", "since=3d"], "not both"),
     (["channel"], "needs -a start_url=URL"),
-    (["channel", "-a", "start_url=http://example.com/news/"], "start_url must be a listing page of the portal"),
+    (["channel", "-a", "start_url=http://example.com/news/"], "is on the portal's domains (PORTAL_DOMAINS"),
     (["nosuch"], "no spider named 'nosuch'"),
 ])
 def test_a_bad_or_missing_argument_is_a_one_line_usage_error(tmp_path: Path, args: list[str], says: str) -> None:

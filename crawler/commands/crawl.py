@@ -22,6 +22,7 @@ import sys
 from scrapy import Spider
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
 
 from crawler.ops.monitor import ALERT_EXIT_STATUS
 from crawler.ops.scrapyd_guard import (
@@ -30,6 +31,7 @@ from crawler.ops.scrapyd_guard import (
     spider_parameters,
     under_scrapyd,
 )
+from crawler.spiders.channel import ChannelSpider
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ class Command(crawl.Command):
             print(f"hebei-crawler: scrapyd job refused, nothing crawled: {refusal}", file=sys.stderr, flush=True)
             self.exitcode = 1
             return
-        problem = argument_problem(crawler.spidercls, opts.spargs)
+        problem = argument_problem(crawler.spidercls, opts.spargs, self.settings)
         if problem:
             raise UsageError(f"{crawler.spidercls.name}: {problem}", print_help=False)
         self.crawler_process.crawl(crawler, **opts.spargs)
@@ -63,16 +65,21 @@ class Command(crawl.Command):
             self.exitcode = ALERT_EXIT_STATUS
 
 
-def argument_problem(spidercls: type[Spider], arguments: dict[str, str]) -> str | None:
+def argument_problem(spidercls: type[Spider], arguments: dict[str, str], settings: BaseSettings | None = None) -> str | None:
     """What is wrong with a spider's arguments, or None: a name its constructor does not take, or
     a value it refuses. The constructor is the one reader of its arguments, and it reads no
-    settings and changes nothing: the spider is built once here to ask it."""
+    settings and changes nothing: the spider is built once here to ask it; a channel spider's
+    start URLs are then checked against the portal's domains (PORTAL_DOMAINS), as its
+    `from_crawler` does."""
     taken = spider_parameters(spidercls)
     unknown = sorted(set(arguments) - taken - SCRAPYD_ARGUMENTS)
     if unknown:
         return f"no argument {', '.join(unknown)} (it takes {', '.join(sorted(taken)) or 'none'})"
     try:
-        spidercls(**arguments)
+        spider = spidercls(**arguments)
+        if isinstance(spider, ChannelSpider) and settings is not None:
+            spider.domains = tuple(settings.getlist("PORTAL_DOMAINS"))
+            spider.on_the_portal(spider.channels, quiet=True)
     except (TypeError, ValueError) as error:
         return str(error)
     return None

@@ -48,9 +48,9 @@ class ChannelSpider(scrapy.Spider):
                  *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if start_url:
-            if not urls.on_site(start_url, urls.PORTAL_DOMAINS):
-                raise ValueError(f"start_url must be a listing page of the portal ({', '.join(urls.PORTAL_DOMAINS)}, "
-                                 f"the setting PORTAL_DOMAINS): {start_url!r}")
+            # whether it is the portal's is for from_crawler, which reads the setting PORTAL_DOMAINS
+            if (reason := urls.refusal(start_url, ())) and not reason.startswith(urls.OFF_SITE):
+                raise ValueError(f"start_url must be a listing page of the portal ({reason}): {start_url!r}")
             self.channels = (Channel(self.name, start_url, (start_url,)),)
         if not self.channels:
             raise ValueError("the channel spider needs -a start_url=URL (a listing page)")
@@ -63,14 +63,14 @@ class ChannelSpider(scrapy.Spider):
     def mode(self) -> Mode:
         return self.walk.mode
 
-    def on_the_portal(self, channels: tuple[Channel, ...]) -> tuple[Channel, ...]:
+    def on_the_portal(self, channels: tuple[Channel, ...], quiet: bool = False) -> tuple[Channel, ...]:
         """The channels with their start URLs on the portal's domains (the setting PORTAL_DOMAINS):
         a start URL of another family is left out and logged (PORTAL_DOMAINS=hebei.com.cn crawls
         the portal as it was before the move); none left is an error."""
         kept = []
         for channel in channels:
             on_portal = tuple(url for url in channel.start_urls if urls.on_site(url, self.domains))
-            if on_portal != channel.start_urls:
+            if on_portal != channel.start_urls and not quiet:
                 left_out = ", ".join(url for url in channel.start_urls if url not in on_portal)
                 self.logger.info("%s: start URLs not on PORTAL_DOMAINS (%s), not crawled: %s", channel.name,
                                  ", ".join(self.domains), left_out)
