@@ -115,12 +115,18 @@ def test_from_a_hebccw_channel_and_from_the_home_page(replica_2026: Replica, tmp
     assert {a["url"] for s in stored for a in s["appearances"]} == {c.url for c in channel.entries}
     assert all(".hebccw.cn/" in s["url"] and s["parser"] == "hebccw/v1" for s in stored)
     assert stats["listing/pages"] == channel.overflow_count + 1
+    # the stories this channel alone carries: every field as the truth says
+    alone = [t for t in site.truth() if {a["url"] for a in t["appearances"]} <= {c.url for c in channel.entries}]
+    assert len(alone) > 50
+    assert compare_with_truth([s for s in stored if s["id"] in {t["id"] for t in alone}], alone) == []
 
     home = next(lst for lst in site.listings if lst.key == "www")
     crawl(replica_2026, tmp_path / "home", "home")
     stored = read_stories(tmp_path / "home")
     listed = {urls.canonical(url) for _, url, _ in home.main_entries}
     assert {a["url"] for s in stored for a in s["appearances"]} == listed and len(stored) == len(listed)
+    alone = [t for t in site.truth() if {a["url"] for a in t["appearances"]} <= listed]
+    assert alone and compare_with_truth([s for s in stored if s["id"] in {t["id"] for t in alone}], alone) == []
 
 
 def test_an_old_url_that_moved_is_followed_and_recorded_as_asked(replica_2026: Replica, tmp_path: Path):
