@@ -73,6 +73,15 @@ def test_collection_tree_pages_link_their_sub_listings(default_site):
     assert len(page.articles) == 10  # a leader's page lists its newest stories
 
 
+def test_a_page_whose_only_blocks_are_side_boxes_has_no_main_list(default_site):
+    """The 省领导活动报道集 index holds no list of its own, only 热点推荐 blocks: none is followed
+    (a 热点/排行 box never is), the leaders' listings are."""
+    root, page = parsed(default_site, "heb/sldhdbdj")
+    html = render.render_listing(default_site, root, None)
+    assert "热点推荐" in html and "v5.latest" in html
+    assert page.articles == [] and page.sublistings
+
+
 def test_broken_listing_html_gives_an_empty_page_not_an_exception():
     for html in ["", "<html", "\x00\x01garbage", "<ul><li><a href='/system/2020/01/01/100000001.shtml'>x"]:
         page = parse_listing(html, "http://heb.hebei.com.cn/qjhb/")

@@ -299,8 +299,8 @@ def _best_block(root: lxml.html.HtmlElement, url: str, domains: tuple[str, ...])
     container_score: dict[etree._Element, tuple[int, int]] = {}
     for container, members, closed in _blocks(root, "v5.latest"):
         links = _links(members, url)
-        if not links:
-            continue
+        if not links or _marked_side_box(container):
+            continue  # a 热点/排行 box is never the main list, even where no other block is
         if container not in container_score:
             container_score[container] = (int(_has_pager(container)), int(not _looks_like_side_box(container)))
         resolved = ((urls.resolve_link(url, lk[0]), lk) for lk in links)
@@ -436,6 +436,24 @@ def _heading_of(element: etree._Element) -> str:
             return "".join(before.itertext()) if _heading_like(before) else ""
         node = node.getparent()
     return ""
+
+
+def _marked_side_box(element: etree._Element) -> bool:
+    """Headed like a side box (热点, 排行, 推荐...), or named like one (side, rank, hot...) by
+    the nearest of three levels that says side or main."""
+    if _SIDE_TITLE.search(_heading_of(element)):
+        return True
+    node: etree._Element | None = element
+    for _ in range(3):
+        if node is None or not isinstance(node.tag, str):
+            break
+        names = _names(node)
+        if _SIDE_NAME.search(names):
+            return True
+        if _MAIN_CLASS.search(names):
+            return False
+        node = node.getparent()
+    return False
 
 
 def _never_main(element: etree._Element, found: _Structure) -> bool:
