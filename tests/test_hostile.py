@@ -53,6 +53,7 @@ from tests.test_crawl import compare_with_truth
 SCALE = 300
 ARTICLE_MAX_PAGES = 50  # the default, which the crawls keep
 TRAP_MAX_PAGES = 30  # LISTING_MAX_PAGES in the trap crawls
+TRAP_MAX_DIRECTORIES = 80  # LISTING_MAX_DIRECTORIES in the trap crawls: the 省领导 tree has 49
 # A crawl of the replica at SCALE asks for some 750 pages: a crawler that falls into a trap
 # stops here, and fails its test in seconds rather than hanging.
 RUNAWAY = {"CLOSESPIDER_PAGECOUNT": "3000"}
@@ -401,6 +402,22 @@ def test_an_endless_next_page_chain_is_walked_at_most_listing_max_pages(trap_pro
     assert victim.events() == [] and run.result.returncode == 0
     if mode == "incremental after a killed run":
         assert run.stats["crawl/walk_all_after"]
+
+
+@pytest.mark.integration
+def test_an_endless_tree_of_sub_listings_is_walked_at_most_listing_max_directories(trap_proxy: Any, tmp_path: Path,
+                                                                                  site: Site) -> None:
+    """The 省领导活动报道集 index links `trap00001/`, whose page links a directory below it and
+    one beside it, for ever: a run walks at most LISTING_MAX_DIRECTORIES directories below the
+    start URL's, and still stores every story."""
+    proxy, victim = trap_proxy
+    run = crawl_through(proxy, tmp_path, "-a", "full=1", settings={"LISTING_MAX_DIRECTORIES": str(TRAP_MAX_DIRECTORIES)})
+    tree = {uri for uri in run.requests if "/trap0" in uri}
+    table_row(f"traps: directory chain ({len(tree)} pages asked for)", run, site.truth(), victim.events())
+    assert 2 <= len(tree) <= TRAP_MAX_DIRECTORIES
+    assert run.stats["listing/directories_capped"] >= 1
+    assert compare_with_truth(run.stored, site.truth()) == []
+    assert victim.events() == [] and run.result.returncode == 0
 
 
 # ---------------------------------------------------------------- pages as pure functions

@@ -92,6 +92,7 @@ class ChannelSpider(scrapy.Spider):
         spider.failures = FailureLog(crawler)
         crawler.signals.connect(spider.failures.close, signal=scrapy.signals.spider_closed)
         spider.walk.max_pages = crawler.settings.getint("LISTING_MAX_PAGES")
+        spider.walk.max_directories = crawler.settings.getint("LISTING_MAX_DIRECTORIES")
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -179,7 +180,7 @@ class ChannelSpider(scrapy.Spider):
         for link in wanted:
             yield self.article_request(link.url, channel)
         for target in page.sublistings:
-            if urls.directory_of(target).startswith(root):
+            if urls.directory_of(target).startswith(root) and self.walk.admit_sublisting(root, target):
                 yield self.listing_request(target, channel, root)
         targets, script = self.walk.next_pages(page, response.url, wanted)
         for target in targets:

@@ -47,6 +47,9 @@ class Walk:
     requested: set[str] = field(default_factory=set)  # article URLs this run asked for
     pages_of: Counter[str] = field(default_factory=Counter)  # listing pages asked for, per listing
     admitted: set[str] = field(default_factory=set)  # the listing pages counted in pages_of
+    # LISTING_MAX_DIRECTORIES: the most listing directories below one start URL's per run.
+    max_directories: int = 2000
+    directories_below: dict[str, set[str]] = field(default_factory=dict)  # host + root -> its directories
     spellings: dict[str, str] = field(default_factory=dict)  # a listing page -> the URL it is asked for by
     last_index_page: dict[str, int] = field(default_factory=dict)  # highest static pager page seen, per index
 
@@ -100,6 +103,26 @@ class Walk:
         parts = urlsplit(url)
         page = (urls.directory_of(url) if urls.index_page_number(parts.path) == 1 else parts.path)
         return self.spellings.setdefault(f"{parts.netloc}{page}", url) == url
+
+    def admit_sublisting(self, root: str, url: str) -> bool:
+        """At most `max_directories` listing directories below one start URL's directory `root`
+        per run: a tree of listings that never ends (each page linking a new directory below
+        it, or beside it) is a trap too. The 省领导活动报道集 tree, the deepest of the portal,
+        has 49 in the replica."""
+        parts = urlsplit(url)
+        seen = self.directories_below.setdefault(f"{parts.netloc}{root}", set())
+        directory = urls.directory_of(url)
+        if directory in seen:
+            return True
+        if len(seen) >= self.max_directories:
+            if len(seen) == self.max_directories:
+                logger.warning("listings below %s%s: more than LISTING_MAX_DIRECTORIES=%d directories, the rest "
+                               "not walked", parts.netloc, root, self.max_directories)
+                seen.add("")  # warned
+            self.count("listing/directories_capped", 1)
+            return False
+        seen.add(directory)
+        return True
 
     def admit(self, url: str) -> bool:
         """At most `max_pages` pages of one listing (a catalog's overflow pages, else the pages

@@ -190,6 +190,7 @@ class Plan:
             Vector("cut-short-page-2", "cut-short", a["cut-short-page-2"].page_url(1),
                    frozenset({a["cut-short-page-2"].url})),
             Vector("next-page-chain", "traps", qjhb.index_url),
+            Vector("directory-chain", "traps", self.listing("heb/sldhdbdj").index_url),
         ]
 
     def of(self, groups: tuple[str, ...]) -> list[Vector]:
@@ -239,6 +240,11 @@ class Plan:
             number = _overflow_number(url, qjhb.catalog)
             if number is not None and number > qjhb.overflow_count:
                 return _html(qjhb.host, self.chain_page(qjhb, number))
+        if "traps" in groups:
+            tree = self.listing("heb/sldhdbdj")
+            match = re.fullmatch(re.escape(f"http://{tree.host}{tree.base_dir}") + r"((?:trap\d{5}/)+)", url)
+            if match:
+                return _html(tree.host, directory_chain_page(tree.base_dir + match.group(1)))
         if "links" in groups:
             endless = self.articles["endless-pages"]
             match = re.fullmatch(re.escape(endless.url[: -len(".shtml")]) + r"_(\d{2,3})\.shtml", url)
@@ -327,6 +333,12 @@ class Plan:
         trap = chain_path(qjhb, TRAP_FIRST_PAGE)
         return _edit(response, lambda page: replace_once(page, f'<a href="{real}">下一页</a>', f'<a href="{trap}">下一页</a>'))
 
+    def rewrite_directory_chain(self, response: Response) -> Response:
+        tree = self.listing("heb/sldhdbdj")
+        link = f'<li><a href="{tree.base_dir}trap00001/">专题</a></li>'
+        anchor = '<div class="sub_nav"><!--enorth cms block start [ name="v5.list" ]--><ul>'
+        return _edit(response, lambda page: replace_once(page, anchor, anchor + link))
+
     def chain_page(self, listing: Listing, number: int) -> str:
         """Page `number` of the chain: the newest real overflow page's list, and a 下一页 link to
         page `number - 1`."""
@@ -337,6 +349,15 @@ class Plan:
         if not _STATIC_PAGER.search(real):
             raise ValueError("the overflow page has no static pager to rewrite")
         return _STATIC_PAGER.sub(lambda _: pager, real, count=1)
+
+
+def directory_chain_page(path: str) -> str:
+    """A listing of the endless tree below 省领导活动报道集: no article, a link one directory
+    deeper and one to the next directory beside it, for ever."""
+    parent, last = path.rstrip("/").rsplit("/", 1)
+    beside = f"{parent}/trap{int(last.removeprefix('trap')) + 1:05d}/"
+    return (render.head("专题", "0") + f'<div class="sub_nav"><ul><li><a href="{path}trap00001/">下级</a></li>'
+            f'<li><a href="{beside}">同级</a></li></ul></div>\n</body>\n</html>\n')
 
 
 def chain_path(listing: Listing, number: int) -> str:
