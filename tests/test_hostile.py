@@ -411,7 +411,8 @@ def test_an_endless_tree_of_sub_listings_is_walked_at_most_listing_max_directori
     one beside it, for ever: a run walks at most LISTING_MAX_DIRECTORIES directories below the
     start URL's, and still stores every story."""
     proxy, victim = trap_proxy
-    run = crawl_through(proxy, tmp_path, "-a", "full=1", settings={"LISTING_MAX_DIRECTORIES": str(TRAP_MAX_DIRECTORIES)})
+    run = crawl_through(proxy, tmp_path, "-a", "full=1", settings={"LISTING_MAX_DIRECTORIES": str(TRAP_MAX_DIRECTORIES),
+                                                                   "LISTING_MAX_PAGES": str(TRAP_MAX_PAGES)})
     tree = {uri for uri in run.requests if "/trap0" in uri}
     table_row(f"traps: directory chain ({len(tree)} pages asked for)", run, site.truth(), victim.events())
     assert 2 <= len(tree) <= TRAP_MAX_DIRECTORIES
