@@ -1,0 +1,219 @@
+"""A job: the one crawl that several worker processes (`scrapy crawl hebei -s FRONTIER=redis -s
+FRONTIER_JOB=NAME` on any machine) do together, and its keys in Redis (`hebei:job:<NAME>:*`).
+
+What a single process keeps in memory and that changes what is fetched lives here for the job:
+the queue and the duplicate filter (crawler/distributed/scheduler.py), the walk's memory (the
+pager-trap ceilings, the articles requested during the job, the listing pages admitted and
+counted, their first spellings: `walk_memory`), and the decisions taken once when the job starts
+(`once`: whether this job walks every listing page).
+
+Termination is cooperative. A worker is busy from the moment it pops a request until Scrapy finds
+it idle (nothing in flight, nothing scheduled); popping and becoming busy are one step, and so are
+becoming idle and asking whether the job is over (Lua scripts, atomic in Redis). A request is
+always either in the queue or in flight at a busy worker, whose callbacks push what it finds
+before it is idle again: so an empty queue with no busy worker means the job is done, and a
+momentarily empty queue while another worker is busy does not.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from typing import Any
+
+import redis
+
+PREFIX = "hebei:job:"
+
+_POP = """
+local request = redis.call('RPOP', KEYS[1])
+if request then redis.call('SADD', KEYS[2], ARGV[1]) end
+return request
+"""
+_IDLE = """
+redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('GET', KEYS[3]) == 'done' then return 1 end
+if redis.call('LLEN', KEYS[1]) == 0 and redis.call('SCARD', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[3], 'done')
+  return 1
+end
+return 0
+"""
+_LEAVE = """
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SCARD', KEYS[1]) == 0 and redis.call('GET', KEYS[3]) == 'done' then return 1 end
+return 0
+"""
+
+
+def worker_name(run: str) -> str:
+    """A worker, as other workers and the operator read it: host, pid and run id."""
+    return f"{socket.gethostname()}:{os.getpid()}:{run}"
+
+
+class Job:
+    """The job named `name` in the Redis at `url`."""
+
+    def __init__(self, url: str, name: str) -> None:
+        if not name:
+            raise ValueError("FRONTIER = 'redis' needs FRONTIER_JOB: the job's name, the same for every worker")
+        self.name = name
+        self.redis = redis.Redis.from_url(url, decode_responses=True)
+        self._pop = self.redis.register_script(_POP)
+        self._idle = self.redis.register_script(_IDLE)
+        self._leave = self.redis.register_script(_LEAVE)
+
+    def key(self, *parts: str) -> str:
+        return PREFIX + ":".join((self.name, *parts))
+
+    @property
+    def queue(self) -> str:
+        return self.key("queue")
+
+    @property
+    def dupefilter(self) -> str:
+        return self.key("dupefilter")
+
+    # workers ----------------------------------------------------------------
+    def join(self, worker: str, run: str) -> None:
+        """`worker` (of run `run`) takes part from now on."""
+        pipe = self.redis.pipeline()
+        pipe.sadd(self.key("members"), worker)
+        pipe.sadd(self.key("runs"), run)
+        pipe.execute()
+
+    def runs(self) -> set[str]:
+        """The run ids of every worker that joined this job (their manifests are this job's)."""
+        return set(self.redis.smembers(self.key("runs")))
+
+    def pop(self, worker: str) -> str | None:
+        """The oldest queued request, `worker` busy with it (one step)."""
+        found: str | None = self._pop(keys=[self.queue, self.key("busy")], args=[worker])
+        return found
+
+    def idle(self, worker: str) -> bool:
+        """`worker` has nothing to do: whether the whole job is done (then it stays done)."""
+        return bool(self._idle(keys=[self.queue, self.key("busy"), self.key("state")], args=[worker]))
+
+    def done(self) -> bool:
+        return self.redis.get(self.key("state")) == "done"
+
+    def leave(self, worker: str) -> bool:
+        """`worker` leaves; whether it was the last worker of a job that is done."""
+        return bool(self._leave(keys=[self.key("members"), self.key("busy"), self.key("state")], args=[worker]))
+
+    def members(self) -> set[str]:
+        return set(self.redis.smembers(self.key("members")))
+
+    def once(self, name: str, decide: Callable[[], str]) -> str:
+        """The job's decision `name`: `decide()` by the first worker to ask, read by the others."""
+        key = self.key("decision", name)
+        self.redis.set(key, decide(), nx=True)
+        return str(self.redis.get(key))
+
+    def clear(self) -> None:
+        """Remove the keys of a job that is done (its queue, filter, walk and decisions): the same
+        name can then start a new job."""
+        keys = list(self.redis.scan_iter(match=self.key("*"), count=1000))
+        if keys:
+            self.redis.delete(*keys)
+
+    # the walk's memory ---------------------------------------------------------
+    def walk_memory(self) -> dict[str, Any]:
+        """The walk's fields (crawler/spiders/walk.py) that hold what the job met so far, as
+        job-scoped Redis containers."""
+        return {
+            "overflow_ceiling": RedisHash(self.redis, self.key("walk", "overflow_ceiling"), int),
+            "requested": RedisSet(self.redis, self.key("walk", "requested")),
+            "pages_of": RedisHash(self.redis, self.key("walk", "pages_of"), int, missing=0),
+            "admitted": RedisSet(self.redis, self.key("walk", "admitted")),
+            "spellings": RedisHash(self.redis, self.key("walk", "spellings"), str),
+            "last_index_page": RedisHash(self.redis, self.key("walk", "last_index_page"), int),
+        }
+
+    def share(self, walk: object) -> None:
+        """`walk` keeps its memory in the job's keys from now on."""
+        for name, memory in self.walk_memory().items():
+            setattr(walk, name, memory)
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+_NO_DEFAULT = object()
+
+
+class RedisHash(MutableMapping[str, Any]):
+    """A Redis hash read as a dict of `kind` values. `setdefault` is atomic (HSETNX): of workers
+    racing to fix a value, one wins and every one reads the winner's. A hash with `missing` reads
+    it for an absent key, as a Counter reads 0."""
+
+    def __init__(self, client: redis.Redis, key: str, kind: Callable[[str], Any], missing: Any = _NO_DEFAULT) -> None:
+        self.client, self.key, self.kind, self.missing = client, key, kind, missing
+
+    def __getitem__(self, name: str) -> Any:
+        found = self.client.hget(self.key, name)
+        if found is None:
+            if self.missing is _NO_DEFAULT:
+                raise KeyError(name)
+            return self.missing
+        return self.kind(found)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.client.hset(self.key, name, str(value))
+
+    def __delitem__(self, name: str) -> None:
+        self.client.hdel(self.key, name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.client.hkeys(self.key))
+
+    def __len__(self) -> int:
+        return int(self.client.hlen(self.key))
+
+    def __contains__(self, name: object) -> bool:
+        return bool(self.client.hexists(self.key, str(name)))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        found = self.client.hget(self.key, name)
+        return default if found is None else self.kind(found)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        pipe = self.client.pipeline()
+        pipe.hsetnx(self.key, name, str(default))
+        pipe.hget(self.key, name)
+        return self.kind(pipe.execute()[1])
+
+
+class RedisSet:
+    """A Redis set of strings, with what the walk asks of a set: membership, `add`, `update`, and
+    `other - this` in one round trip (SMISMEMBER)."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client, self.key = client, key
+
+    def __contains__(self, member: object) -> bool:
+        return bool(self.client.sismember(self.key, str(member)))
+
+    def __len__(self) -> int:
+        return int(self.client.scard(self.key))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.client.sscan_iter(self.key, count=1000))
+
+    def add(self, member: str) -> None:
+        self.client.sadd(self.key, member)
+
+    def update(self, members: Iterable[str]) -> None:
+        chosen = list(members)
+        if chosen:
+            self.client.sadd(self.key, *chosen)
+
+    def __rsub__(self, other: Iterable[str]) -> set[str]:
+        wanted = list(other)
+        if not wanted:
+            return set()
+        flags = self.client.smismember(self.key, wanted)
+        return {member for member, present in zip(wanted, flags) if not present}
