@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -152,3 +153,43 @@ def test_three_workers_of_one_job_give_the_truth_fetching_every_page_once(replic
     assert [crawl_stats(log)["finish_reason"] for log in again] == ["finished"] * 3
     assert [url for log in again for url in fetched(log) if ARTICLE.search(url)] == []  # nothing new: no article
     assert {p: p.read_bytes() for p in (tmp_path / "articles").glob("*/*")} == files
+
+
+def twice(logs: list[str]) -> list[str]:
+    """The pages fetched more than once across the workers."""
+    return [url for url, times in sum((fetched(log) for log in logs), Counter()).items() if times > 1]
+
+
+@pytest.mark.integration
+def test_a_sigkilled_workers_requests_in_flight_are_fetched_by_the_others(replica: Replica, tmp_path: Path,
+                                                                           redis_url: str):
+    """Copies are recorded as they come (STORE_FLUSH_SECONDS=0), before their request is done: a
+    request done at a killed worker left its copy in the state."""
+    workers = [start_worker(replica.address, tmp_path, redis_url, "backfill", "-a", "full=1",
+                            "-s", "STORE_FLUSH_SECONDS=0") for _ in range(3)]
+    deadline = time.monotonic() + 120
+    while fetched(workers[0].log_path.read_text(encoding="utf-8")).total() < 300 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers[0].process.send_signal(signal.SIGKILL)
+    logs = [worker.log() for worker in workers]
+
+    assert [crawl_stats(log)["finish_reason"] for log in logs[1:]] == ["finished"] * 2
+    assert compare_with_truth(read_stories(tmp_path), replica.site.truth()) == []
+    requeued = sum(crawl_stats(log).get("frontier/requeued", 0) for log in logs[1:])
+    assert 0 < len(twice(logs)) <= requeued  # only what the killed worker had in flight, fetched again
+
+
+@pytest.mark.integration
+def test_a_late_worker_joins_the_running_job_without_wiping_anything(replica: Replica, tmp_path: Path,
+                                                                      redis_url: str):
+    early = [start_worker(replica.address, tmp_path, redis_url, "backfill", "-a", "full=1") for _ in range(2)]
+    deadline = time.monotonic() + 120
+    while fetched(early[0].log_path.read_text(encoding="utf-8")).total() < 300 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    late = start_worker(replica.address, tmp_path, redis_url, "backfill", "-a", "full=1")
+    logs = [worker.log() for worker in [*early, late]]
+
+    assert [crawl_stats(log)["finish_reason"] for log in logs] == ["finished"] * 3
+    assert compare_with_truth(read_stories(tmp_path), replica.site.truth()) == []
+    assert twice(logs) == []
+    assert sum(1 for url in fetched(logs[2]) if ARTICLE.search(url)) > 50  # it took its share of the rest

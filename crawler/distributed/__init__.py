@@ -15,6 +15,8 @@ from crawler.distributed.job import Job
 
 FRONTIERS = ("", "redis")
 SCHEDULER = "crawler.distributed.scheduler.JobScheduler"
+# Next to the engine: it sees a callback's output after every other spider middleware.
+TICKETS = "crawler.distributed.scheduler.JobTickets"
 
 
 class Frontier:
@@ -29,6 +31,7 @@ class Frontier:
         if not settings.get("FRONTIER_JOB"):
             raise ValueError("FRONTIER = 'redis' needs FRONTIER_JOB: the job's name, the same for every worker")
         settings.set("SCHEDULER", SCHEDULER, priority="addon")
+        settings["SPIDER_MIDDLEWARES"][TICKETS] = 10
 
 
 def frontier_job(settings: BaseSettings) -> Job | None:

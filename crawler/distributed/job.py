@@ -26,12 +26,51 @@ import redis
 
 PREFIX = "hebei:job:"
 
+# KEYS: queue, busy, ticket counter, in-flight hash, this worker's tickets; ARGV: worker.
+# Returns {ticket, request}: the request stays in the in-flight hash under its ticket until done.
 _POP = """
 local request = redis.call('RPOP', KEYS[1])
-if request then redis.call('SADD', KEYS[2], ARGV[1]) end
-return request
+if not request then return nil end
+local ticket = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[4], ticket, request)
+redis.call('SADD', KEYS[5], ticket)
+redis.call('SADD', KEYS[2], ARGV[1])
+return {ticket, request}
 """
+# KEYS: in-flight hash, this worker's tickets; ARGV: tickets.
+_DONE = """
+for _, ticket in ipairs(ARGV) do
+  redis.call('HDEL', KEYS[1], ticket)
+  redis.call('SREM', KEYS[2], ticket)
+end
+return 0
+"""
+# Workers whose heartbeat is gone: their requests in flight back to the queue, at its popping end.
+# KEYS: members, busy, queue, in-flight hash; ARGV: the prefix of the job's keys. Returns how many.
+_REAP = """
+local requeued = 0
+for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. 'heartbeat:' .. worker) == 0 then
+    local tickets = ARGV[1] .. 'tickets:' .. worker
+    for _, ticket in ipairs(redis.call('SMEMBERS', tickets)) do
+      local request = redis.call('HGET', KEYS[4], ticket)
+      if request then
+        redis.call('RPUSH', KEYS[3], request)
+        redis.call('HDEL', KEYS[4], ticket)
+        requeued = requeued + 1
+      end
+    end
+    redis.call('DEL', tickets)
+    redis.call('SREM', KEYS[2], worker)
+    redis.call('SREM', KEYS[1], worker)
+  end
+end
+return requeued
+"""
+# KEYS: queue, busy, state, in-flight hash, this worker's tickets; ARGV: worker.
 _IDLE = """
+for _, ticket in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('HDEL', KEYS[4], ticket) end
+redis.call('DEL', KEYS[5])
 redis.call('SREM', KEYS[2], ARGV[1])
 if redis.call('GET', KEYS[3]) == 'done' then return 1 end
 if redis.call('LLEN', KEYS[1]) == 0 and redis.call('SCARD', KEYS[2]) == 0 then
@@ -62,6 +101,8 @@ class Job:
         self.name = name
         self.redis = redis.Redis.from_url(url, decode_responses=True)
         self._pop = self.redis.register_script(_POP)
+        self._done = self.redis.register_script(_DONE)
+        self._reap = self.redis.register_script(_REAP)
         self._idle = self.redis.register_script(_IDLE)
         self._leave = self.redis.register_script(_LEAVE)
 
@@ -88,20 +129,44 @@ class Job:
         """The run ids of every worker that joined this job (their manifests are this job's)."""
         return set(self.redis.smembers(self.key("runs")))
 
-    def pop(self, worker: str) -> str | None:
-        """The oldest queued request, `worker` busy with it (one step)."""
-        found: str | None = self._pop(keys=[self.queue, self.key("busy")], args=[worker])
-        return found
+    def pop(self, worker: str) -> tuple[str, str] | None:
+        """(ticket, request): the oldest queued request, in flight at `worker` under the ticket
+        until `done` (or until `worker` is idle), `worker` busy with it: one step."""
+        found = self._pop(keys=[self.queue, self.key("busy"), self.key("ticket"), self.key("inflight"),
+                                self.key("tickets", worker)], args=[worker])
+        return (str(found[0]), str(found[1])) if found else None
+
+    def finished(self, worker: str, *tickets: str) -> None:
+        """The requests of `tickets` are done: their callbacks' requests are queued."""
+        if tickets:
+            self._done(keys=[self.key("inflight"), self.key("tickets", worker)], args=list(tickets))
+
+    def beat(self, worker: str, seconds: int) -> None:
+        """`worker` is alive for `seconds` more."""
+        pipe = self.redis.pipeline()
+        pipe.set(self.key("heartbeat", worker), "1", ex=seconds)
+        pipe.sadd(self.key("members"), worker)  # back, if a stalled reactor let others take it for dead
+        pipe.execute()
+
+    def reap(self) -> int:
+        """Put back in the queue what workers whose heartbeat stopped had in flight (a SIGKILLed
+        worker's requests are fetched by the others); returns how many."""
+        return int(self._reap(keys=[self.key("members"), self.key("busy"), self.queue, self.key("inflight")],
+                              args=[self.key("")]))
 
     def idle(self, worker: str) -> bool:
-        """`worker` has nothing to do: whether the whole job is done (then it stays done)."""
-        return bool(self._idle(keys=[self.queue, self.key("busy"), self.key("state")], args=[worker]))
+        """`worker` has nothing to do (nothing of it in flight any more): whether the whole job is
+        done (then it stays done)."""
+        return bool(self._idle(keys=[self.queue, self.key("busy"), self.key("state"), self.key("inflight"),
+                                     self.key("tickets", worker)], args=[worker]))
 
     def done(self) -> bool:
         return self.redis.get(self.key("state")) == "done"
 
     def leave(self, worker: str) -> bool:
         """`worker` leaves; whether it was the last worker of a job that is done."""
+        self.redis.delete(self.key("heartbeat", worker))
+        self.reap()  # what it still had in flight (a shutdown, a CLOSESPIDER limit) goes back to the queue
         return bool(self._leave(keys=[self.key("members"), self.key("busy"), self.key("state")], args=[worker]))
 
     def members(self) -> set[str]:

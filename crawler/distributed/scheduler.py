@@ -11,16 +11,18 @@ Switched on by the `Frontier` add-on (crawler/distributed/__init__.py) when `FRO
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Self
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
-from scrapy.http import Request
+from scrapy.http import Request, Response
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import FifoQueue
 from scrapy_redis.scheduler import Scheduler
+from twisted.internet.task import LoopingCall
 
 from crawler.distributed import codec
 from crawler.distributed.job import Job, worker_name
@@ -28,6 +30,11 @@ from crawler.output import FailureKind, run_id
 from crawler.site.channels import Channel
 
 logger = logging.getLogger(__name__)
+
+# The meta key of a popped request's ticket in the job's in-flight hash.
+TICKET = "job_ticket"
+# A worker whose heartbeat is older than this is dead: what it had in flight is queued again.
+HEARTBEAT_SECONDS = 15
 
 
 class JobDupeFilter(RFPDupeFilter):
@@ -65,8 +72,49 @@ class JobQueue(FifoQueue):
         return request_from_dict(codec.loads(encoded_request, self.channel), spider=self.spider)
 
     def pop(self, timeout: int = 0) -> Request | None:
-        data = self.job.pop(self.worker)
-        return self._decode_request(data) if data else None
+        found = self.job.pop(self.worker)
+        if found is None:
+            return None
+        ticket, data = found
+        request = self._decode_request(data)
+        request.meta[TICKET] = ticket
+        return request
+
+    def push(self, request: Request) -> None:
+        """Queue `request`; one that carries a ticket (a retry, a redirect: a copy of a request
+        in flight here) takes over from it, which is done."""
+        super().push(request)
+        if TICKET in request.meta:
+            self.job.finished(self.worker, request.meta[TICKET])
+
+
+class JobTickets:
+    """A spider middleware: a response's request is done once its callback's output is all
+    through (its requests queued), and leaves the job's in-flight hash. Placed next to the engine,
+    after every other middleware's output."""
+
+    def __init__(self, job: Job, worker: str) -> None:
+        self.job, self.worker = job, worker
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        job = Job(crawler.settings.get("STATE_REDIS_URL"), crawler.settings.get("FRONTIER_JOB"))
+        crawler.signals.connect(job.close, signal=signals.spider_closed)
+        return cls(job, worker_name(run_id(crawler)))
+
+    def done(self, response: Response) -> None:
+        request = response.request
+        if request is not None and TICKET in request.meta:
+            self.job.finished(self.worker, request.meta[TICKET])
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
+        yield from result
+        self.done(response)
+
+    async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for output in result:
+            yield output
+        self.done(response)
 
 
 class JobScheduler(Scheduler):
@@ -93,7 +141,10 @@ class JobScheduler(Scheduler):
     def open(self, spider: Spider) -> None:
         self.spider = spider
         self.queue = JobQueue(self.server, spider, self.queue_key, self.job, self.worker)
+        self.job.beat(self.worker, HEARTBEAT_SECONDS)
         self.job.join(self.worker, run_id(self.crawler))
+        self.heartbeat = LoopingCall(self.beat)
+        self.heartbeat.start(HEARTBEAT_SECONDS / 3, now=False)
         waiting = len(self.queue)
         logger.info("worker %s joined job %s (%d requests queued)", self.worker, self.job.name, waiting)
 
@@ -115,13 +166,28 @@ class JobScheduler(Scheduler):
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
 
+    def beat(self) -> None:
+        self.job.beat(self.worker, HEARTBEAT_SECONDS)
+        self.requeue()
+
+    def requeue(self) -> None:
+        requeued = self.job.reap()
+        if requeued:
+            logger.warning("job %s: %d requests in flight at workers that died are queued again", self.job.name,
+                           requeued)
+            if self.stats:
+                self.stats.inc_value("frontier/requeued", requeued)
+
     def spider_idle(self) -> None:
         """Nothing in flight here: close only when the job is done, else wait for work."""
+        self.requeue()
         if not self.job.idle(self.worker):
             raise DontCloseSpider
 
     def close(self, reason: str) -> None:
         """Leave the job; the last worker of a job that is done removes its keys."""
+        if self.heartbeat.running:
+            self.heartbeat.stop()
         self.last = self.job.leave(self.worker)
         if self.last:
             logger.info("job %s is done and %s was its last worker: its queue and walk are removed",
