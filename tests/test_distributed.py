@@ -193,3 +193,13 @@ def test_a_late_worker_joins_the_running_job_without_wiping_anything(replica: Re
     assert compare_with_truth(read_stories(tmp_path), replica.site.truth()) == []
     assert twice(logs) == []
     assert sum(1 for url in fetched(logs[2]) if ARTICLE.search(url)) > 50  # it took its share of the rest
+
+
+def test_the_docs_name_the_frontiers_settings_with_their_defaults():
+    from crawler import settings
+
+    doc = (REPO / "docs" / "distributed.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", doc, re.MULTILINE)
+    assert {name for name, _ in rows} == {"FRONTIER", "FRONTIER_JOB"}
+    for name, default in rows:
+        assert repr(getattr(settings, name)).replace("'", '"') == default
