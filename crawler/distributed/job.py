@@ -127,7 +127,7 @@ class Job:
 
     def runs(self) -> set[str]:
         """The run ids of every worker that joined this job (their manifests are this job's)."""
-        return set(self.redis.smembers(self.key("runs")))
+        return {str(run) for run in self.redis.smembers(self.key("runs"))}
 
     def pop(self, worker: str) -> tuple[str, str] | None:
         """(ticket, request): the oldest queued request, in flight at `worker` under the ticket
@@ -170,7 +170,7 @@ class Job:
         return bool(self._leave(keys=[self.key("members"), self.key("busy"), self.key("state")], args=[worker]))
 
     def members(self) -> set[str]:
-        return set(self.redis.smembers(self.key("members")))
+        return {str(worker) for worker in self.redis.smembers(self.key("members"))}
 
     def once(self, name: str, decide: Callable[[], str]) -> str:
         """The job's decision `name`: `decide()` by the first worker to ask, read by the others."""
@@ -224,7 +224,7 @@ class RedisHash(MutableMapping[str, Any]):
             if self.missing is _NO_DEFAULT:
                 raise KeyError(name)
             return self.missing
-        return self.kind(found)
+        return self.kind(str(found))
 
     def __setitem__(self, name: str, value: Any) -> None:
         self.client.hset(self.key, name, str(value))
@@ -233,7 +233,7 @@ class RedisHash(MutableMapping[str, Any]):
         self.client.hdel(self.key, name)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.client.hkeys(self.key))
+        return iter([str(name) for name in self.client.hkeys(self.key)])
 
     def __len__(self) -> int:
         return int(self.client.hlen(self.key))
@@ -243,7 +243,7 @@ class RedisHash(MutableMapping[str, Any]):
 
     def get(self, name: str, default: Any = None) -> Any:
         found = self.client.hget(self.key, name)
-        return default if found is None else self.kind(found)
+        return default if found is None else self.kind(str(found))
 
     def setdefault(self, name: str, default: Any = None) -> Any:
         pipe = self.client.pipeline()

@@ -40,7 +40,7 @@ class JobChannelLock(ChannelLock):
             if holder != self.job.name:
                 for mine in taken:
                     self._delete_if_ours(mine)
-                return f"{name}: job {holder}"
+                return f"{name}: job {holder!s}"
         self.names = [LOCK_PREFIX + name for name in names]
         self.renew()
         self.heartbeat = LoopingCall(self.renew)
