@@ -18,7 +18,7 @@ USER_AGENT = "hebei-crawler/0.1 (news archive research)"
 # User-Agent (`...; +https://example.org/crawler)`). Fill it in before the first live crawl (README);
 # a crawl started without it warns.
 CRAWLER_CONTACT = ""
-ADDONS = {"crawler.ops.contact.Contact": 0}
+ADDONS = {"crawler.ops.contact.Contact": 0, "crawler.distributed.Frontier": 0}
 ROBOTSTXT_OBEY = True
 # No remote way into a running crawl: Scrapy's telnet console and its HTTP remote control both
 # run code sent to them; on a crawl host nothing should.
@@ -94,6 +94,11 @@ OUTPUT_DIR = "output"
 STATE_BACKEND = "sqlite"
 # The Redis database of STATE_BACKEND = "redis": one database per OUTPUT_DIR.
 STATE_REDIS_URL = "redis://127.0.0.1:6379/0"
+# One crawl by several worker processes (docs/distributed.md): "" (off, each crawl its own queue)
+# or "redis": scrapy-redis as the frontier of the job FRONTIER_JOB, in the Redis of STATE_REDIS_URL.
+FRONTIER = ""
+# The job's name, the same for every worker of it (e.g. backfill-2026-12): its keys are hebei:job:<name>:*.
+FRONTIER_JOB = ""
 # Seconds between recordings of scraped copies in the state: how much scraped work a killed
 # process loses at most (it is fetched again by the next run).
 STORE_FLUSH_SECONDS = 1.0

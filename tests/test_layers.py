@@ -16,6 +16,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("contract", ("crawler.items", "crawler.output", "crawler.settings")),
     ("extract", ("crawler.extract",)),
     ("pipelines", ("pipelines",)),
+    ("distributed", ("crawler.distributed",)),
     ("spiders", ("crawler.spiders", "crawler.middlewares")),
     ("ops", ("crawler.ops",)),
     ("commands", ("crawler.commands",)),

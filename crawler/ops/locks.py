@@ -83,6 +83,11 @@ class ChannelLock:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ChannelLock:
         not_for_tools(crawler)
+        if crawler.settings.get("FRONTIER") and cls is ChannelLock:
+            # the locks of a job (FRONTIER = "redis")
+            from crawler.ops.job_locks import JobChannelLock
+
+            return JobChannelLock.from_crawler(crawler)
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.release, signal=signals.spider_closed)

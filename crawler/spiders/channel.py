@@ -15,7 +15,7 @@ Modes (docs/crawling.md):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +25,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
+from crawler.distributed import frontier_job
+from crawler.distributed.job import Job
 from crawler.extract import Extraction, extract, merge_pages
 from crawler.extract.parsers import FallbackParser
 from crawler.items import PAGE_FIELDS, Article
@@ -58,6 +60,7 @@ class ChannelSpider(scrapy.Spider):
         # Nothing is known stored until start() opens the state; Scrapy's tools (parse, check) never run it.
         self.walk = Walk(mode, since=day, known_urls=lambda links: set())
         self.state: StateStore | None = None
+        self.job: Job | None = None
 
     @property
     def mode(self) -> Mode:
@@ -93,7 +96,23 @@ class ChannelSpider(scrapy.Spider):
         crawler.signals.connect(spider.failures.close, signal=scrapy.signals.spider_closed)
         spider.walk.max_pages = crawler.settings.getint("LISTING_MAX_PAGES")
         spider.walk.max_directories = crawler.settings.getint("LISTING_MAX_DIRECTORIES")
+        spider.job = frontier_job(crawler.settings)  # None unless FRONTIER = "redis"
+        if spider.job is not None:
+            spider.job.share(spider.walk)
+            crawler.signals.connect(spider.job.close, signal=scrapy.signals.spider_closed)
         return spider
+
+    def our_runs(self) -> set[str]:
+        """This run, and under a shared frontier every run of the job: none of them is "earlier"."""
+        return {run_id(self.crawler)} | (self.job.runs() if self.job is not None else set())
+
+    def unfinished(self) -> str | None:
+        """`unfinished_run`, decided once per job by its first worker under a shared frontier."""
+        output = OutputDir.of(self.settings)
+        if self.job is None:
+            return unfinished_run(output, run_id(self.crawler))
+        return self.job.once("walk_all_after", lambda: unfinished_run(output, run_id(self.crawler),
+                                                                       self.our_runs()) or "") or None
 
     async def start(self) -> AsyncIterator[Request]:
         assert self.crawler.stats is not None
@@ -103,7 +122,7 @@ class ChannelSpider(scrapy.Spider):
             self.state = open_state(self.settings)
             self.crawler.signals.connect(self.state.close, signal=scrapy.signals.spider_closed)
             self.walk.known_urls = self.state.known_urls
-            unfinished = unfinished_run(OutputDir.of(self.settings), run_id(self.crawler))
+            unfinished = self.unfinished()
             if unfinished:
                 # A run that ended early may have stored the newest pages of a listing and never
                 # reached its older ones: this run walks every page (fetching only what is unknown).
@@ -124,7 +143,7 @@ class ChannelSpider(scrapy.Spider):
         page: it stops at the first page whose articles are all stored."""
         assert self.state is not None and self.crawler.stats is not None
         output = OutputDir.of(self.settings)
-        earlier = latest_run(output, self.name, run_id(self.crawler))
+        earlier = latest_run(output, self.name, run_id(self.crawler), self.our_runs())
         if earlier is None:
             return []
         channels = {channel.name: channel for channel in self.channels}
@@ -368,15 +387,16 @@ class ChannelSpider(scrapy.Spider):
                              channel.name if isinstance(channel, Channel) else None)
 
 
-def unfinished_run(output: OutputDir, current: str) -> str | None:
+def unfinished_run(output: OutputDir, current: str, ours: Collection[str] = ()) -> str | None:
     """The id of the latest earlier run that did not get everywhere (killed, shut down, closed
     early, or finished with listing pages it could not read) and that no complete run has
     followed, from the run manifests (pipelines/runs.py); None when all is well. Runs skipped
-    because another held the channel lock walked nothing: they are ignored."""
+    because another held the channel lock walked nothing: they are ignored, and so are `ours`
+    (the other runs of this job)."""
     runs = []
     for path, manifest in output.manifests():
         reason = str(manifest.get("finish_reason") or "")
-        if path.stem != current and manifest.get("start") and not FinishReason.is_skipped(reason):
+        if path.stem != current and path.stem not in ours and manifest.get("start") and not FinishReason.is_skipped(reason):
             complete = reason == FinishReason.FINISHED and not (manifest.get("counts") or {}).get("listing_failed")
             runs.append((str(manifest["start"]), complete, path.stem))
     last_complete = max((start for start, complete, _ in runs if complete), default="")
@@ -384,10 +404,11 @@ def unfinished_run(output: OutputDir, current: str) -> str | None:
     return unfinished[-1][1] if unfinished else None
 
 
-def latest_run(output: OutputDir, spider: str, current: str) -> str | None:
-    """The id of the latest earlier run of `spider` that walked anything."""
+def latest_run(output: OutputDir, spider: str, current: str, ours: Collection[str] = ()) -> str | None:
+    """The id of the latest earlier run of `spider` that walked anything (not one of `ours`)."""
     runs = [(str(manifest["start"]), path.stem) for path, manifest in output.manifests()
-            if manifest.get("spider") == spider and path.stem != current and manifest.get("start")
+            if manifest.get("spider") == spider and path.stem != current and path.stem not in ours
+            and manifest.get("start")
             and not FinishReason.is_skipped(str(manifest.get("finish_reason") or ""))]
     return max(runs)[1] if runs else None
 

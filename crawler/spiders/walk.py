@@ -49,7 +49,8 @@ class Walk:
     admitted: set[str] = field(default_factory=set)  # the listing pages counted in pages_of
     # LISTING_MAX_DIRECTORIES: the most listing directories below one start URL's per run.
     max_directories: int = 2000
-    directories_below: dict[str, set[str]] = field(default_factory=dict)  # host + root -> its directories
+    tree_directories: set[str] = field(default_factory=set)  # "<host><root> <directory>" walked
+    directories_of: Counter[str] = field(default_factory=Counter)  # "<host><root>" -> its directories
     spellings: dict[str, str] = field(default_factory=dict)  # a listing page -> the URL it is asked for by
     last_index_page: dict[str, int] = field(default_factory=dict)  # highest static pager page seen, per index
 
@@ -109,19 +110,19 @@ class Walk:
         per run: a tree of listings that never ends (each page linking a new directory below
         it, or beside it) is a trap too. The 省领导活动报道集 tree, the deepest of the portal,
         has 49 in the replica."""
-        parts = urlsplit(url)
-        seen = self.directories_below.setdefault(f"{parts.netloc}{root}", set())
-        directory = urls.directory_of(url)
-        if directory in seen:
+        tree = f"{urlsplit(url).netloc}{root}"
+        entry = f"{tree} {urls.directory_of(url)}"
+        if entry in self.tree_directories:
             return True
-        if len(seen) >= self.max_directories:
-            if len(seen) == self.max_directories:
-                logger.warning("listings below %s%s: more than LISTING_MAX_DIRECTORIES=%d directories, the rest "
-                               "not walked", parts.netloc, root, self.max_directories)
-                seen.add("")  # warned
+        if self.directories_of[tree] >= self.max_directories:
+            if self.directories_of[tree] == self.max_directories:
+                logger.warning("listings below %s: more than LISTING_MAX_DIRECTORIES=%d directories, the rest "
+                               "not walked", tree, self.max_directories)
+            self.directories_of[tree] += 1
             self.count("listing/directories_capped", 1)
             return False
-        seen.add(directory)
+        self.directories_of[tree] += 1
+        self.tree_directories.add(entry)
         return True
 
     def admit(self, url: str) -> bool:

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                                       help="the portal moved: listings link their articles on DOMAIN (host_drift.py)")
     sub.choices["serve"].add_argument("--redirects-to", default="", metavar="DOMAIN",
                                       help="the portal moved: article pages 301 to DOMAIN (host_drift.py)")
+    sub.choices["serve"].add_argument("--latency", type=float, default=0, metavar="SECONDS",
+                                      help="every response waits this long, as from a distant server")
     sub.choices["truth"].add_argument(
         "--copies", action="store_true", help="one line per published copy instead of per story"
     )
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("the replica only listens on loopback addresses")
         moved = args.links_to or args.redirects_to
         router = partial(MovedRouter, links_to=args.links_to, redirects_to=args.redirects_to) if moved else Router
-        serve(site, args.port, args.host, args.faults, router)
+        serve(site, args.port, args.host, args.faults, router, args.latency)
         return 0
     out = sys.stdout
     if args.copies:

@@ -207,10 +207,11 @@ class Router:
 class ReplicaResource(resource.Resource):
     isLeaf = True
 
-    def __init__(self, router: Router, on_request: Callable[[str], None] | None = None) -> None:
+    def __init__(self, router: Router, on_request: Callable[[str], None] | None = None, latency: float = 0) -> None:
         super().__init__()
         self.router = router
         self.on_request = on_request
+        self.latency = latency  # seconds before each response is sent, as a distant server takes
 
     def render(self, request: server.Request) -> bytes | int:
         uri = request.uri.decode("latin-1")
@@ -231,6 +232,10 @@ class ReplicaResource(resource.Resource):
             request.setHeader(b"location", response.location.encode())
         if request.method == b"HEAD":
             return b""
+        if self.latency:
+            call = reactor.callLater(self.latency, _finish, request, response.body)  # type: ignore[attr-defined]
+            request.notifyFinish().addErrback(lambda _: call.active() and call.cancel())
+            return server.NOT_DONE_YET
         return response.body
 
     def misbehave(self, request: server.Request, uri: str, how: str) -> int:
@@ -255,12 +260,13 @@ def _finish(request: server.Request, body: bytes) -> None:
 
 
 def serve(site: Site, port: int, interface: str = "127.0.0.1", faults: str = "none",
-          router_class: Callable[..., Router] = Router) -> None:
+          router_class: Callable[..., Router] = Router, latency: float = 0) -> None:
     """Serve until killed; prints `serving on http://HOST:PORT` once listening. `router_class`
-    makes the router (host_drift.py: one of a portal that moved)."""
+    makes the router (host_drift.py: one of a portal that moved); every response waits `latency`
+    seconds."""
     profile = FAULT_PROFILES[faults]
     router = router_class(site, faults=Faults(site, profile) if profile != FAULT_PROFILES["none"] else None)
-    factory = server.Site(ReplicaResource(router))
+    factory = server.Site(ReplicaResource(router, latency=latency))
     factory.log = lambda request: None  # type: ignore[method-assign]
     listener = reactor.listenTCP(port, TunnelingFactory(factory, router.domains), interface=interface)  # type: ignore[attr-defined]
     print(f"serving on http://{interface}:{listener.getHost().port}", flush=True)
