@@ -30,7 +30,7 @@ from crawler.extract.bylines import (
     parse_info_line,
     parse_keywords_line,
 )
-from crawler.extract.page import Page, elements_between, lazy_property
+from crawler.extract.page import Page, elements_after, elements_between, lazy_property
 from crawler.extract.text import (
     IMAGE,
     TEXT,
@@ -256,14 +256,8 @@ class HebccwV1(ArticleParser):
     @lazy_property
     def after_body(self) -> list[Element]:
         """Elements following the body, its parent and grandparent: nearest first."""
-        found: list[Element] = []
-        element = self.body_element
-        for _ in range(_TRAILER_DEPTH):
-            if element is None:
-                break
-            found.extend(s for s in element.itersiblings() if type(s.tag) is str)
-            element = element.getparent()
-        return found
+        body = self.body_element
+        return elements_after(body, _TRAILER_DEPTH) if body is not None else []
 
     def editor(self) -> str | None:
         trailer = self.units_and_trailer[1]
