@@ -55,6 +55,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
+from crawler import signals as project_signals
 from crawler.output import FinishReason, Mode, OutputDir
 from pipelines.dedupe import Copy
 from pipelines.files import remove_stale_temps, replace_files, rounds
@@ -150,6 +151,7 @@ class StorePipeline:
         not_for_tools(crawler)  # Scrapy's tools store nothing and write no manifest
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.record_now, signal=project_signals.record_copies)
         return pipeline
 
     def open_spider(self) -> None:
@@ -230,6 +232,12 @@ class StorePipeline:
         for copy, outcome in zip(batch, self._record_copies(batch) if batch else []):
             self.count(copy, outcome)
             self.dirty.update(outcome.partitions)
+        self.crawler.signals.send_catch_log(project_signals.copies_recorded)
+
+    def record_now(self) -> None:
+        """`crawler.signals.record_copies`: the gathered copies into the state at once."""
+        if self.state is not None:
+            self.record()
 
     def _record_copies(self, batch: list[Copy]) -> list[Outcome]:
         """The batch in one transaction; if the store refuses it as a whole (a constraint of its
