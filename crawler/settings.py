@@ -186,6 +186,8 @@ SCRAPYD_JOB_SETTINGS = [
     "CLOSESPIDER_PAGECOUNT", "CLOSESPIDER_ERRORCOUNT", "MONITOR_HISTORY_RUNS", "MONITOR_MIN_HISTORY",
     "MONITOR_STORIES_TOLERANCE", "MONITOR_FIELD_COVERAGE", "MONITOR_MAX_RATES", "MONITOR_MIN_SAMPLE",
     "MONITOR_SIGNIFICANCE", "PROGRESS_INTERVAL", "CRAWL_SKIP_CHANNELS",
+    # a worker of a shared crawl (docs/distributed.md); its Redis is the deployment's STATE_REDIS_URL
+    "FRONTIER", "FRONTIER_JOB",
 ]
 # A scrapyd job's OUTPUT_DIR must lie inside this directory (relative: to scrapyd's working directory).
 SCRAPYD_OUTPUT_ROOT = "output"

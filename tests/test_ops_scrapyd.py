@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from tests.replica.harness import (
     REPLICA_CRAWL_SETTINGS,
@@ -215,16 +216,26 @@ def deploy(scrapyd: Scrapyd, operator_home: Path) -> None:
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
 
-def run_job(scrapyd: Scrapyd, spider: str, arguments: list[tuple[str, str]], settings: dict[str, str]) -> str:
-    """Schedule a job, wait for it to end; its log."""
+def schedule(scrapyd: Scrapyd, spider: str, arguments: list[tuple[str, str]], settings: dict[str, str]) -> str:
+    """Schedule a job; its id."""
     job = scrapyd.post("schedule.json", [("project", "crawler"), ("spider", spider), *arguments,
                                          *(("setting", f"{k}={v}") for k, v in settings.items())])
     assert job["status"] == "ok", job
+    return str(job["jobid"])
+
+
+def log_when_ended(scrapyd: Scrapyd, spider: str, job: str) -> str:
+    """Wait for a job to end; its log."""
     deadline = time.monotonic() + 120
-    while not any(j["id"] == job["jobid"] for j in scrapyd.get("listjobs.json", project="crawler")["finished"]):
+    while not any(j["id"] == job for j in scrapyd.get("listjobs.json", project="crawler")["finished"]):
         assert time.monotonic() < deadline, "the job did not end in 2 minutes"
         time.sleep(0.5)
-    return (scrapyd.home / "logs" / "crawler" / spider / f"{job['jobid']}.log").read_text(encoding="utf-8")
+    return (scrapyd.home / "logs" / "crawler" / spider / f"{job}.log").read_text(encoding="utf-8")
+
+
+def run_job(scrapyd: Scrapyd, spider: str, arguments: list[tuple[str, str]], settings: dict[str, str]) -> str:
+    """Schedule a job, wait for it to end; its log."""
+    return log_when_ended(scrapyd, spider, schedule(scrapyd, spider, arguments, settings))
 
 
 def test_a_job_may_not_run_commands_send_data_out_or_write_outside_its_root(
@@ -247,3 +258,23 @@ def test_a_job_may_not_run_commands_send_data_out_or_write_outside_its_root(
     assert "arguments the spider does not take: walk" in argument, argument[-3000:]
     assert "Spider opened" not in log + outside + argument  # nothing crawled
     assert not marker.exists() and not output.exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_scrapyd_jobs_are_workers_of_one_crawl_when_the_deployment_names_the_shared_redis(
+        documented_scrapyd: Scrapyd, operator_home: Path, redis_url: str):
+    scrapyd = documented_scrapyd
+    # docs/distributed.md: the deployment carries the state's Redis (a scrapyd job may not point it
+    # anywhere); a job chooses only to be a worker, and of which crawl
+    settings_file = scrapyd.home / "crawler" / "settings.py"
+    settings_file.write_text(settings_file.read_text(encoding="utf-8")
+                             + f'\nSTATE_BACKEND = "redis"\nSTATE_REDIS_URL = "{redis_url}"\n', encoding="utf-8")
+    deploy(scrapyd, operator_home)
+    output = scrapyd.home / "output" / "backfill"
+    settings = {**REPLICA_CRAWL_SETTINGS, "OUTPUT_DIR": str(output), "FRONTIER": "redis", "FRONTIER_JOB": "backfill"}
+    jobs = [schedule(scrapyd, "heb_qjhb", [("full", "1")], settings) for _ in range(2)]
+    logs = [log_when_ended(scrapyd, "heb_qjhb", job) for job in jobs]
+    for log in logs:
+        assert "joined job backfill" in log and "Spider closed (finished)" in log, log[-3000:]
+    stories = read_stories(output)
+    assert len(stories) == 33 and len({story["id"] for story in stories}) == 33  # each story once
+    assert not any(redis.Redis.from_url(redis_url).scan_iter(match="hebei:job:backfill:*"))  # the job ended
