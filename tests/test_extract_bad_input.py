@@ -253,3 +253,13 @@ def test_mutated_pages_never_raise(page: tuple[str, bytes], charset: str | None)
 )
 def test_any_text_never_raises(text: str, url: str) -> None:
     assert_well_formed(extract(text, url))
+
+
+def test_control_characters_in_the_text_are_read_past() -> None:
+    # found by test_mutated_pages_never_raise: lxml keeps a vertical tab in a text node, and then
+    # refuses that text when the body's navigation is pruned around it (the generic extractor)
+    paragraph = "省委书记在石家庄调研基层治理工作，强调要把各项措施落到实处。" * 3
+    html = (f"<html><head><title>调研基层治理</title></head><body><h1>调研基层治理</h1><div class='content'>"
+            f"<p>{paragraph}</p><div class='share'>分享</div>\x0b后记\x00\x01<p>{paragraph}</p></div></body></html>")
+    extraction = read(html.encode("utf-8"), "http://example.hebei.com.cn/a.shtml", "utf-8")  # no parser error
+    assert extraction.fields["title"] == "调研基层治理" and paragraph in extraction.fields["body"]

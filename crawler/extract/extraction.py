@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -32,6 +34,7 @@ _MAX_UNDECODABLE_SHARE = 0.02
 # XML_PARSE_HUGE (`huge_tree`): without it libxml2 stops 256 elements deep (400 unclosed <font>
 # tags are enough) or at a 10 MB text node and keeps what came before, silently; with it the
 # limits are 2048 deep and 1 GB, and a page past them is unreadable for that reason.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 _PARSER = etree.HTMLParser(encoding="utf-8", collect_ids=False, huge_tree=True)
 _ROLLING_MARK = "正在更新"
 
@@ -73,6 +76,9 @@ def choose_parser(page: Page) -> ArticleParser:
 
 def parse_page(html: str, url: str) -> Page | None:
     """The page's tree, or None when there is no HTML in it."""
+    # C0 controls print nothing, and lxml keeps some of them (a vertical tab) in text it then
+    # refuses to take back (`.tail = ...` raises ValueError); a form feed is HTML whitespace
+    html = _CONTROLS.sub("", html.replace("\f", " "))
     # as UTF-8 bytes, so that the page's own charset declaration is not applied a second time
     root = etree.fromstring(html.encode("utf-8", "replace"), _PARSER)
     return Page(root, url) if root is not None else None
