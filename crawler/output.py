@@ -85,6 +85,7 @@ class OutputDir:
         "run_lock": ".state/runs/{run}.lock",
         "channel_lock": ".state/locks/{channel}.lock",
         "scheduler_lock": ".state/locks/scheduler.lock",
+        "writer_lock": ".state/writer.lock",
     })
 
     @classmethod
@@ -138,6 +139,10 @@ class OutputDir:
 
     def scheduler_lock(self) -> Path:
         return self._path("scheduler_lock")
+
+    def writer_lock(self) -> Path:
+        """Held by the one process writing partition files (pipelines/store.py, `partitions_writer`)."""
+        return self._path("writer_lock")
 
     def manifests(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Every readable run manifest, with its path, in run id order: the one reader of them."""

@@ -99,6 +99,9 @@ STATE_REDIS_URL = "redis://127.0.0.1:6379/0"
 FRONTIER = ""
 # The job's name, the same for every worker of it (e.g. backfill-2026-12): its keys are hebei:job:<name>:*.
 FRONTIER_JOB = ""
+# The job's queue: "fifo" (first found, first fetched) or "priority" (scrapy-redis's sorted set: higher
+# Request.priority first, equal priorities in the order of their encoded bytes). The same for every worker.
+FRONTIER_QUEUE = "fifo"
 # Seconds between recordings of scraped copies in the state: how much scraped work a killed
 # process loses at most (it is fetched again by the next run).
 STORE_FLUSH_SECONDS = 1.0
@@ -187,7 +190,7 @@ SCRAPYD_JOB_SETTINGS = [
     "MONITOR_STORIES_TOLERANCE", "MONITOR_FIELD_COVERAGE", "MONITOR_MAX_RATES", "MONITOR_MIN_SAMPLE",
     "MONITOR_SIGNIFICANCE", "PROGRESS_INTERVAL", "CRAWL_SKIP_CHANNELS",
     # a worker of a shared crawl (docs/distributed.md); its Redis is the deployment's STATE_REDIS_URL
-    "FRONTIER", "FRONTIER_JOB",
+    "FRONTIER", "FRONTIER_JOB", "FRONTIER_QUEUE",
 ]
 # A scrapyd job's OUTPUT_DIR must lie inside this directory (relative: to scrapyd's working directory).
 SCRAPYD_OUTPUT_ROOT = "output"

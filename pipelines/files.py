@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +35,19 @@ def make_dirs(directory: Path, durable: bool = True) -> None:
         new.mkdir(exist_ok=True)
         if durable:
             fsync_dir(new.parent)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on `path` (created, with its folders, if missing), waiting for it.
+    It has no expiry: a holder that stalls keeps it, and the kernel drops it when the holder dies."""
+    make_dirs(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def write_atomically(path: Path, text: str) -> None:

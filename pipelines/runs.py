@@ -10,6 +10,17 @@ this (`RunManifest.others_alive`) before it makes ids final (docs/data.md, "Stor
 
 Scrapy's tools (`shell`, `fetch`, `parse`, `check`) run spiders too, and keep no run: no manifest
 here, no lock, no checks, no progress line (`is_tool_run`).
+
+A job of several workers (`FRONTIER = "redis"`, docs/distributed.md) is one entry of the feed:
+its last worker writes `runs/<job run id>.json` (`JobLedger`, `job_manifest`) when the job ends,
+listing every partition the job changed, the start of its first worker, the end of its last, the
+last worker's finish reason, the job's totals and its `parts`. Each worker still keeps its own
+manifest in `runs/`, marked `"part_of": <job run id>`: it is a live process (the liveness lock and
+"killed" work as for any run) and it names the partitions it recorded before the writer changes
+them, but it is a part, not an entry: readers of the feed (`feed_manifests`) skip it. Why keep the
+parts in `runs/` rather than elsewhere: every run sharing the OUTPUT_DIR asks them whether a
+process is alive before it makes ids final, and a killed worker's part is what makes the next run
+walk every page (crawler/spiders/channel.py, `unfinished_run`).
 """
 
 from __future__ import annotations
@@ -17,10 +28,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
@@ -29,6 +42,12 @@ from scrapy.utils.spider import DefaultSpider
 
 from crawler.output import FinishReason, OutputDir, read_json, run_id
 from pipelines.files import make_dirs, write_atomically
+
+if TYPE_CHECKING:
+    from crawler.distributed.job import Job
+
+# The stats of a job's totals that are the largest of its workers' values, not their sum.
+LARGEST = ("memusage/",)
 
 
 def is_tool_run(crawler: Crawler) -> bool:
@@ -77,6 +96,148 @@ def lock_held(path: Path) -> bool:
     return False
 
 
+def counts_of(stats: Mapping[str, Any]) -> dict[str, int]:
+    """A manifest's `counts`, from a run's stats (or a job's totals)."""
+    get = stats.get
+    return {
+        "pages_fetched": int(get("downloader/response_count", 0)),
+        "stories_new": int(get("pipeline/stories_new", 0)),
+        "stories_updated": int(get("pipeline/stories_updated", 0)),
+        "copies_merged": int(get("pipeline/copies_merged", 0)),
+        "rejected": int(get("pipeline/rejected", 0)),
+        "failed": int(get("failures/total", 0)),
+        "listing_failed": int(get("failures/listing", 0)),
+    }
+
+
+def partition_paths(output: OutputDir, partitions: Iterable[str]) -> list[str]:
+    """Partitions as a manifest names them: their files, relative to OUTPUT_DIR."""
+    return [output.partition(p).relative_to(output.root).as_posix() for p in sorted(partitions)]
+
+
+def is_part(manifest: Mapping[str, Any]) -> bool:
+    """A worker's own manifest, part of a job's entry (`part_of`)."""
+    return bool(manifest.get("part_of"))
+
+
+def feed_manifests(output: OutputDir) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The entries of the feed: every manifest but the parts of jobs (one job, one entry)."""
+    return ((path, manifest) for path, manifest in output.manifests() if not is_part(manifest))
+
+
+def numeric_stats(stats: Mapping[str, Any]) -> dict[str, float]:
+    """The stats a job adds up across its workers: the numbers."""
+    return {key: value for key, value in stats.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def job_totals(parts: Iterable[Mapping[str, float]]) -> dict[str, float]:
+    """A job's stats: its workers' numbers added up (`LARGEST`: the largest)."""
+    totals: dict[str, float] = {}
+    for stats in parts:
+        for key, value in stats.items():
+            if key.startswith(LARGEST):
+                totals[key] = max(totals.get(key, value), value)
+            else:
+                totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+def job_run_id(start: str, spider: str | None, job: str) -> str:
+    """The run id of a job's entry: its first worker's start, the spider and the job's name (file-safe)."""
+    stamp = datetime.fromisoformat(start).astimezone(UTC)
+    return f"{stamp:%Y%m%dT%H%M%SZ}-{spider}-job-{re.sub(r'[^A-Za-z0-9_.-]', '_', job)}"
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """What a job's workers recorded in its keys, read by its last worker while they exist."""
+
+    run_id: str
+    start: str
+    parts: dict[str, dict[str, Any]]  # run id -> {"start", "end" (None: it never closed), "stats"}
+    partitions: frozenset[str]
+    touched: frozenset[int]
+
+    def totals(self, own_run: str, own_stats: Mapping[str, Any]) -> dict[str, float]:
+        """The job's stats, with this worker's own as they are now (its part holds them as of
+        its pipelines' close: the final write and the checks came after)."""
+        others = [part.get("stats") or {} for run, part in self.parts.items() if run != own_run]
+        return job_totals([*others, numeric_stats(own_stats)])
+
+    def killed(self) -> list[str]:
+        """The workers that joined and never closed (SIGKILL, a lost machine)."""
+        return sorted(run for run, part in self.parts.items() if part.get("end") is None)
+
+
+class JobLedger:
+    """A job's record in its Redis keys (`hebei:job:<name>:ledger:*`, removed with the job's
+    other keys): its run id (fixed by the first worker), every worker's part (start, end, numeric
+    stats at its close), the partitions and stories its copies were recorded in."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    def key(self, name: str) -> str:
+        return self.job.key("ledger", name)
+
+    def run_id(self, spider: str | None, start: str) -> str:
+        """The job's entry's run id: the first worker to ask fixes it, with its own start."""
+        return self.job.once("ledger_run_id", lambda: job_run_id(start, spider, self.job.name))
+
+    def begin(self, run: str, start: str) -> None:
+        self.job.redis.hset(self.key("parts"), run, json.dumps({"start": start, "end": None, "stats": {}}))
+
+    def record(self, partitions: Iterable[str], stories: Iterable[int]) -> None:
+        """Copies of this job were recorded in `stories`, of `partitions` (one round trip)."""
+        names, keys = sorted(partitions), sorted(stories)
+        if not names and not keys:
+            return
+        writes = self.job.redis.pipeline(transaction=False)
+        if names:
+            writes.sadd(self.key("partitions"), *names)
+        if keys:
+            writes.sadd(self.key("touched"), *keys)
+        writes.execute()
+
+    def end(self, run: str, start: str, stats: Mapping[str, Any]) -> None:
+        """This worker's part, closed: its numbers join the job's totals."""
+        part = {"start": start, "end": now(), "stats": numeric_stats(stats)}
+        self.job.redis.hset(self.key("parts"), run, json.dumps(part))
+
+    def read(self, spider: str | None, start: str) -> JobRecord:
+        reads = self.job.redis.pipeline(transaction=False)
+        reads.hgetall(self.key("parts"))
+        reads.smembers(self.key("partitions"))
+        reads.smembers(self.key("touched"))
+        parts, partitions, touched = reads.execute()
+        parts = {run: json.loads(part) for run, part in parts.items()}
+        first = min((part["start"] for part in parts.values() if part.get("start")), default=start)
+        return JobRecord(self.run_id(spider, first), first, parts, frozenset(partitions),
+                         frozenset(int(key) for key in touched))
+
+
+def job_manifest(output: OutputDir, record: JobRecord, spider: str | None, job: str, reason: str,
+                 totals: Mapping[str, Any], written: Iterable[str]) -> dict[str, Any]:
+    """The job's entry of the feed: one manifest for every worker's work."""
+    return {
+        "run_id": record.run_id,
+        "spider": spider,
+        "job": job,
+        "start": record.start,
+        "end": now(),
+        "finish_reason": reason,
+        "counts": counts_of(totals),
+        "partitions": partition_paths(output, record.partitions | set(written)),
+        "parts": sorted(record.parts),
+        "parts_killed": record.killed(),
+    }
+
+
+def write_manifest(output: OutputDir, manifest: Mapping[str, Any]) -> None:
+    write_atomically(output.manifest(str(manifest["run_id"])), json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+
+
 class RunManifest:
     def __init__(self, crawler: Crawler) -> None:
         assert crawler.stats is not None
@@ -88,6 +249,7 @@ class RunManifest:
         self.lock_fd: int | None = None
         self.start = now()
         self.partitions: set[str] = set()
+        self.part_of: str | None = None  # the run id of its job's entry, for a worker of a job
 
     def open(self) -> None:
         """Take this run's liveness lock, write the first manifest, mark dead runs killed."""
@@ -97,18 +259,6 @@ class RunManifest:
         fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         self.write(end=None, finish_reason=None)
         self.mark_dead_runs()
-
-    def counts(self) -> dict[str, int]:
-        get = self.stats.get_value
-        return {
-            "pages_fetched": get("downloader/response_count", 0),
-            "stories_new": get("pipeline/stories_new", 0),
-            "stories_updated": get("pipeline/stories_updated", 0),
-            "copies_merged": get("pipeline/copies_merged", 0),
-            "rejected": get("pipeline/rejected", 0),
-            "failed": get("failures/total", 0),
-            "listing_failed": get("failures/listing", 0),
-        }
 
     def announce(self, partitions: set[str]) -> None:
         """Name partitions in the manifest before they are written."""
@@ -123,11 +273,12 @@ class RunManifest:
             "start": self.start,
             "end": end,
             "finish_reason": finish_reason,
-            "counts": self.counts(),
-            "partitions": [self.output.partition(p).relative_to(self.output.root).as_posix()
-                           for p in sorted(self.partitions)],
+            "counts": counts_of(self.stats.get_stats()),
+            "partitions": partition_paths(self.output, self.partitions),
         }
-        write_atomically(self.path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        if self.part_of:
+            manifest["part_of"] = self.part_of
+        write_manifest(self.output, manifest)
 
     def close(self, reason: str) -> None:
         """The last manifest, then the run is no longer alive: even when the manifest cannot be

@@ -37,6 +37,26 @@ the monitor fails the run. What was not written stays pending for the next run.
 At the end of a run that finished, the ids of the stories it touched are settled
 (`StateStore.finalise_ids`, docs/data.md "Story identity"): final when no other run is alive
 (`store/ids_finalised`), else kept ready for the last run to end (`store/ids_left_ready`).
+
+One writer of partition files per OUTPUT_DIR at a time: every write holds `partitions_writer`, a
+`flock` on `OUTPUT_DIR/.state/writer.lock`, and no other lock. Why a flock and not the state's
+partitions lock: the Redis state's lock expires (60 s, so that a killed holder does not block
+everyone), and a writer that stalls past that expiry after reading its snapshot (a pause, a
+swapped-out process, a slow disk, or simply a final write of thousands of partitions) would then
+rename its older snapshot over the newer file that another writer wrote meanwhile, and the state
+would call the partition written. A flock has no expiry: a stalled holder keeps it, the kernel
+drops it when the holder dies. So every process that writes an OUTPUT_DIR's partitions runs where
+that flock holds: on the machine of OUTPUT_DIR, or on a shared file system that keeps flock
+across its clients (NFSv4).
+
+Under a job of several workers (`FRONTIER = "redis"`, docs/distributed.md) a worker only
+records: its partitions stay pending and it writes no partition file during the job. Exactly one
+process writes them: `scrapy store write --follow` on the host of OUTPUT_DIR (every
+`STORE_WRITE_SECONDS`), and, when the job is done (`crawler.signals.job_done`, sent by the job's
+last worker only), that last worker's final write, under the same flock. The job's steps at its
+end are the last worker's, once for the job: the final write, the ids of everything any worker
+touched made final (`JobLedger` collects them as copies are recorded), and the job's manifest
+(`pipelines.runs.job_manifest`); the monitor then judges the job's totals once.
 """
 
 from __future__ import annotations
@@ -45,7 +65,8 @@ import errno
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +77,19 @@ from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
 from crawler import signals as project_signals
+from crawler.distributed import frontier_job
+from crawler.distributed.job import Job
 from crawler.output import FinishReason, Mode, OutputDir
 from pipelines.dedupe import Copy
-from pipelines.files import remove_stale_temps, replace_files, rounds
-from pipelines.runs import RunManifest, not_for_tools
+from pipelines.files import file_lock, remove_stale_temps, replace_files, rounds
+from pipelines.runs import (
+    JobLedger,
+    JobRecord,
+    RunManifest,
+    job_manifest,
+    not_for_tools,
+    write_manifest,
+)
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
 from pipelines.state.protocol import StateError, damaged
 from pipelines.validate import record_of
@@ -88,13 +118,20 @@ def write_partitions(output: OutputDir, partitions: dict[str, list[str]], recove
     replace_files(output.root, files, [(output.partition(a), output.partition(b)) for a, b in moves])
 
 
+@contextmanager
+def partitions_writer(output: OutputDir) -> Iterator[None]:
+    """Be the one writer of `output`'s partition files: the flock `OutputDir.writer_lock` (no expiry)."""
+    with file_lock(output.writer_lock()):
+        yield
+
+
 def rewrite_behind(state: StateStore, output: OutputDir, partitions: Iterable[str],
                    moves: Sequence[tuple[str, str]] = (), recovering: bool = False) -> int:
     """Rewrite, whole from the state, those of `partitions` whose file is behind it, under the
     partitions lock, a round at a time (the two partitions of each of `moves` in one round: a
     reader never sees a moved story twice); each round is marked written. Returns how many."""
     written = 0
-    with state.partitions_lock():
+    with partitions_writer(output):
         for names in rounds(sorted(partitions), moves):  # a round's lines in memory at a time
             snapshots = {name: state.snapshot(name) for name in names}
             behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
@@ -139,6 +176,9 @@ class StorePipeline:
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
         self.crawler = crawler
+        job = frontier_job(crawler.settings)  # None: a run of its own, which writes its partitions
+        self.ledger = JobLedger(job) if job is not None else None
+        self.job_record: JobRecord | None = None  # what the job did, once this worker saw it end
         self.state: StateStore | None = None
         self.batch: list[Copy] = []
         self.dirty: set[str] = set()
@@ -152,6 +192,8 @@ class StorePipeline:
         pipeline = cls(crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(pipeline.record_now, signal=project_signals.record_copies)
+        if pipeline.ledger is not None:
+            crawler.signals.connect(pipeline.job_done, signal=project_signals.job_done)
         return pipeline
 
     def open_spider(self) -> None:
@@ -167,10 +209,18 @@ class StorePipeline:
                 self.state.close()
                 self.state = None
             raise CloseSpider(STATE_DAMAGED) from None
+        if self.ledger is not None:
+            self.join_ledger(self.ledger)
         self.manifest.open()
-        recovered = self.flush(everything=True)
-        if recovered:
-            self.stats.set_value("pipeline/partitions_recovered", recovered)
+        if self.ledger is None:  # a worker of a job writes no partition: the job's writer does
+            recovered = self.flush(everything=True)
+            if recovered:
+                self.stats.set_value("pipeline/partitions_recovered", recovered)
+
+    def join_ledger(self, ledger: JobLedger) -> None:
+        """This worker's manifest is a part of the job's entry; its part begins in the ledger."""
+        self.manifest.part_of = ledger.run_id(self.manifest.spider, self.manifest.start)
+        ledger.begin(self.run, self.manifest.start)
 
     def check_state(self) -> None:
         """The cheap part of `scrapy store verify`, at every open: the state's quick check (damage
@@ -180,7 +230,7 @@ class StorePipeline:
         problems = self.state.integrity(quick=True)
         if problems:
             raise damaged(self.state.location, problems)
-        with self.state.partitions_lock():
+        with partitions_writer(self.output):
             missing = missing_partitions(self.state, self.output)
             if missing:
                 self.state.mark_pending(missing)
@@ -195,7 +245,7 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         self.batch.append(Copy(record_of(item), self.domains))
         now = time.monotonic()
-        if now - self.last_write >= self.write_seconds:
+        if self.ledger is None and now - self.last_write >= self.write_seconds:
             self.flush()
         elif len(self.batch) >= BATCH_ITEMS or now - self.last_flush >= self.flush_seconds:
             self.record()
@@ -229,10 +279,29 @@ class StorePipeline:
         assert self.state is not None
         self.last_flush = time.monotonic()
         batch, self.batch = self.batch, []
-        for copy, outcome in zip(batch, self._record_copies(batch) if batch else []):
+        outcomes = self._record_copies(batch) if batch else []
+        for copy, outcome in zip(batch, outcomes):
             self.count(copy, outcome)
             self.dirty.update(outcome.partitions)
+        if self.ledger is not None and outcomes:
+            self.tell_ledger(self.ledger, outcomes)
         self.crawler.signals.send_catch_log(project_signals.copies_recorded)
+
+    def tell_ledger(self, ledger: JobLedger, outcomes: list[Outcome]) -> None:
+        """The job's ledger learns the partitions and stories of this batch (its last worker
+        writes and settles them all); this worker's manifest names the partitions before any
+        writer changes them."""
+        recorded = [outcome for outcome in outcomes if outcome.kind != FAILED]
+        partitions = {name for outcome in recorded for name in outcome.partitions}
+        try:
+            ledger.record(partitions, {outcome.story_key for outcome in recorded})
+            self.manifest.announce(partitions)
+        except OSError as error:
+            self.write_failed(error, "the run manifest")
+        except Exception as error:
+            if not is_backend_error(error):
+                raise
+            self.backend_failed(error, "telling the job what it recorded")
 
     def record_now(self) -> None:
         """`crawler.signals.record_copies`: the gathered copies into the state at once."""
@@ -289,8 +358,32 @@ class StorePipeline:
         return written
 
     def close_spider(self) -> None:
-        if self.state is not None:  # None: the state could not be opened, the run stopped at once
+        if self.state is None:  # the state could not be opened, the run stopped at once
+            return
+        if self.ledger is None:
             self.flush(everything=True)
+            return
+        self.record()
+        try:  # before the scheduler leaves the job: the last worker then finds every part closed
+            self.ledger.end(self.run, self.manifest.start, self.stats.get_stats())
+        except Exception as error:
+            if not is_backend_error(error):
+                raise
+            self.backend_failed(error, "closing this worker's part of the job")
+
+    def job_done(self, job: Job) -> None:
+        """`crawler.signals.job_done`: this worker is the last of a job that is done. Once for
+        the job, while its keys exist: the final write (every pending partition, under the
+        writer's flock), then what every worker recorded in the job's ledger is read, for the
+        job's manifest and ids at `spider_closed`."""
+        assert self.ledger is not None and self.state is not None
+        self.flush(everything=True)
+        try:
+            self.job_record = self.ledger.read(self.manifest.spider, self.manifest.start)
+        except Exception as error:
+            if not is_backend_error(error):
+                raise
+            self.backend_failed(error, f"reading what job {job.name} did")
 
     def backend_failed(self, error: Exception, doing: str) -> None:
         self.stats.inc_value("store/backend_errors")
@@ -305,26 +398,49 @@ class StorePipeline:
 
     def spider_closed(self, reason: str) -> None:
         """After every pipeline closed: close the manifest (the run is no longer alive), then,
-        if the run finished, settle the ids of what it touched."""
+        if the run finished, settle the ids of what it touched. A worker of a job settles none;
+        the job's last worker settles what the whole job touched, then writes the job's entry."""
         if self.state is None:  # the state could not be opened: the run never started
             return
         try:
             self.manifest.close(reason)
         except OSError as error:
             self.write_failed(error, "the run manifest")
-        if reason == FinishReason.FINISHED:
+        if self.job_record is not None:
+            if reason == FinishReason.FINISHED:  # after this worker's manifest closed, as a run's
+                self.touched |= self.job_record.touched
+                self.settle_ids(ours=set(self.job_record.parts))
+            self.close_job(self.job_record, reason)
+        elif reason == FinishReason.FINISHED and self.ledger is None:  # a worker's ids: the job's last worker
             self.settle_ids()
         self.state.close()
+        if self.ledger is not None:
+            self.ledger.job.close()
 
-    def settle_ids(self) -> None:
+    def close_job(self, record: JobRecord, reason: str) -> None:
+        """The job's entry in `runs/`, written by its last worker; the parts of workers that
+        never closed are marked killed now, not at the next run's start."""
+        assert self.ledger is not None
+        totals = record.totals(self.run, self.stats.get_stats())
+        manifest = job_manifest(self.output, record, self.manifest.spider, self.ledger.job.name, reason, totals,
+                                self.manifest.partitions)
+        try:
+            self.manifest.mark_dead_runs()
+            write_manifest(self.output, manifest)
+        except OSError as error:
+            self.write_failed(error, "the job's manifest")
+
+    def settle_ids(self, ours: set[str] | frozenset[str] = frozenset()) -> None:
         """Final ids for what this run touched, and for the provisional stories of the channels it
         walked every page of, if no other run is alive (asked under the state's writer lock, so
-        that of runs ending together the last one sees the others ended); else they stay ready."""
+        that of runs ending together the last one sees the others ended); else they stay ready.
+        `ours`: the other workers of this run's job, which have left it (their processes may
+        still be closing: they record nothing more)."""
         assert self.state is not None
         alive: list[str] = []
 
         def alone() -> bool:
-            alive[:] = self.manifest.others_alive()
+            alive[:] = [run for run in self.manifest.others_alive() if run not in ours]
             return not alive
 
         channels = walked_channels(self.crawler.spider, self.stats)

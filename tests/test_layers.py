@@ -13,10 +13,11 @@ REPO = Path(__file__).resolve().parents[1]
 # Bottom first. A module belongs to the layer of the longest prefix that names it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("site", ("crawler.site",)),
-    ("contract", ("crawler.items", "crawler.output", "crawler.settings")),
+    ("contract", ("crawler.items", "crawler.output", "crawler.settings", "crawler.signals")),
     ("extract", ("crawler.extract",)),
-    ("pipelines", ("pipelines",)),
+    # the job of several workers (its keys, its queue) is below the store, which records in its ledger
     ("distributed", ("crawler.distributed",)),
+    ("pipelines", ("pipelines",)),
     ("spiders", ("crawler.spiders", "crawler.middlewares")),
     ("ops", ("crawler.ops",)),
     ("commands", ("crawler.commands",)),

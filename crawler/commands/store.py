@@ -1,4 +1,12 @@
-"""`scrapy store verify | repair | rebuild`: the partition files checked against the state, and mended.
+"""`scrapy store write | verify | repair | rebuild`: the partition files written from the state,
+checked against it, and mended.
+
+- `write` writes every pending partition from the state, under the writer's flock
+  (pipelines/store.py, `partitions_writer`), as a run does at its end. With `--follow` it goes on,
+  every `STORE_WRITE_SECONDS`, until SIGTERM or SIGINT: the one writer of an OUTPUT_DIR whose
+  crawls only record, the workers of a job (docs/distributed.md, "Who writes the files"). It is
+  safe to stop at any moment (a file is old or new, the kernel drops the lock) and to run twice
+  (the flock makes the second wait).
 
 - `verify` compares every partition file with the state (docs/data.md, "Verify and repair"): files
   missing, stale (other lines than the state's), lines that are not the state's or not JSON,
@@ -19,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +44,7 @@ from pipelines.dedupe import partition_of
 from pipelines.runs import lock_held
 from pipelines.state import StateStore, open_state
 from pipelines.state.protocol import StateDamaged, StateError, damaged
-from pipelines.store import rewrite_behind
+from pipelines.store import partitions_writer, rewrite_behind
 from pipelines.validate import find_problems
 
 SHOWN = 5  # ids named in one problem line
@@ -130,12 +140,12 @@ def compare(output: OutputDir, name: str, found: PartitionFile, expected: list[s
 
 def verify(state: StateStore, output: OutputDir) -> Findings:
     """The state's integrity (StateDamaged when it fails), then every partition file against the
-    state, under the partitions lock (no file changes meanwhile)."""
+    state, as the writer (no file changes meanwhile)."""
     damage = state.integrity()
     if damage:
         raise damaged(state.location, damage)
     findings = Findings()
-    with state.partitions_lock():
+    with partitions_writer(output):
         known = state.partitions()
         pending = set(state.pending_partitions())
         files = {path.parent.name: path for path in output.partition_files()}
@@ -282,8 +292,38 @@ def repair(settings: BaseSettings, out: Callable[[str], None]) -> int:
     return rebuild(settings, out)
 
 
+def write_pending(state: StateStore, output: OutputDir) -> int:
+    """Every pending partition, from the state (and, in the same round, the other partition of
+    a story that moved)."""
+    pending = set(state.pending_partitions())
+    if not pending:
+        return 0
+    state.make_durable()
+    return rewrite_behind(state, output, pending, state.moved_together(pending), recovering=True)
+
+
+def write(settings: BaseSettings, out: Callable[[str], None], follow: bool = False) -> int:
+    """Write the pending partitions; with `follow`, again every STORE_WRITE_SECONDS until
+    SIGTERM or SIGINT."""
+    stop = threading.Event()
+    if follow:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    output = OutputDir.of(settings)
+    state = open_state(settings)
+    try:
+        while True:
+            written = write_pending(state, output)
+            if written or not follow:
+                out(f"wrote {plural(written, 'partition file')} from the state" if written else "nothing pending")
+            if not follow or stop.wait(settings.getfloat("STORE_WRITE_SECONDS")):
+                return 0
+    finally:
+        state.close()
+
+
 ACTIONS: dict[str, Callable[[BaseSettings, Callable[[str], None]], int]] = {
-    "verify": verify_command, "repair": repair, "rebuild": rebuild}
+    "write": write, "verify": verify_command, "repair": repair, "rebuild": rebuild}
 
 
 class Command(ScrapyCommand):
@@ -292,13 +332,21 @@ class Command(ScrapyCommand):
     default_settings: ClassVar[dict[str, Any]] = {"LOG_ENABLED": False}
 
     def syntax(self) -> str:
-        return "verify | repair | rebuild"
+        return "write [--follow] | verify | repair | rebuild"
 
     def short_desc(self) -> str:
-        return "Check the partition files against the state (verify), mend them (repair), rebuild the state"
+        return ("Write the pending partitions (write), check the partition files against the state (verify), "
+                "mend them (repair), rebuild the state")
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--follow", action="store_true",
+                            help="write: go on, every STORE_WRITE_SECONDS, until SIGTERM or SIGINT")
 
     def long_desc(self) -> str:
-        return ("verify compares every partition file with the state, and the state with itself; it exits "
+        return ("write writes every pending partition from the state; with --follow it goes on every "
+                "STORE_WRITE_SECONDS, the one writer of an OUTPUT_DIR whose crawls only record (the workers of a "
+                "job, docs/distributed.md). verify compares every partition file with the state, and the state with itself; it exits "
                 "with status 1 when anything is wrong. repair rewrites from the state every partition "
                 "verify finds wrong (a damaged state is rebuilt first), then verifies. rebuild sets the "
                 "state aside and builds a new one from the partition files. See docs/data.md, "
@@ -308,8 +356,13 @@ class Command(ScrapyCommand):
         if len(args) != 1 or args[0] not in ACTIONS:
             raise UsageError(f"give one of: {', '.join(ACTIONS)}")
         assert self.settings is not None
+        if opts.follow and args[0] != "write":
+            raise UsageError("--follow goes with write")
         try:
-            self.exitcode = ACTIONS[args[0]](self.settings, print)
+            if args[0] == "write":
+                self.exitcode = write(self.settings, lambda line: print(line, flush=True), follow=opts.follow)
+            else:
+                self.exitcode = ACTIONS[args[0]](self.settings, print)
         except StateError as error:
             print(error)
             self.exitcode = 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from scrapy.settings import BaseSettings
 
-from crawler.distributed.job import Job
+from crawler.distributed.job import QUEUES, Job
 
 FRONTIERS = ("", "redis")
 SCHEDULER = "crawler.distributed.scheduler.JobScheduler"
@@ -30,12 +30,19 @@ class Frontier:
             return
         if not settings.get("FRONTIER_JOB"):
             raise ValueError("FRONTIER = 'redis' needs FRONTIER_JOB: the job's name, the same for every worker")
+        if settings.get("FRONTIER_QUEUE") not in QUEUES:
+            raise ValueError(f"FRONTIER_QUEUE must be 'fifo' or 'priority', not {settings.get('FRONTIER_QUEUE')!r}")
         settings.set("SCHEDULER", SCHEDULER, priority="addon")
         settings["SPIDER_MIDDLEWARES"][TICKETS] = 10
+        # Each slot's delay holds for the whole job (politeness.py): one limit shared through
+        # Redis, which a random local delay could only slow down.
+        for scheme in ("http", "https"):
+            settings["DOWNLOAD_HANDLERS"][scheme] = "crawler.distributed.politeness.SharedRateLimit"
+        settings.set("DOWNLOAD_DELAY_JITTER", 0, priority="addon")
 
 
 def frontier_job(settings: BaseSettings) -> Job | None:
     """The job this crawl is a worker of, or None (`FRONTIER` off)."""
     if settings.get("FRONTIER") != "redis":
         return None
-    return Job(settings.get("STATE_REDIS_URL"), settings.get("FRONTIER_JOB"))
+    return Job(settings.get("STATE_REDIS_URL"), settings.get("FRONTIER_JOB"), settings.get("FRONTIER_QUEUE"))

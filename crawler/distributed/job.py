@@ -26,28 +26,54 @@ import redis
 
 PREFIX = "hebei:job:"
 
-# KEYS: queue, busy, ticket counter, in-flight hash, this worker's tickets; ARGV: worker.
-# Returns {ticket, request}: the request stays in the in-flight hash under its ticket until done.
-_POP = """
-local request = redis.call('RPOP', KEYS[1])
-if not request then return nil end
-local ticket = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[4], ticket, request)
-redis.call('SADD', KEYS[5], ticket)
-redis.call('SADD', KEYS[2], ARGV[1])
-return {ticket, request}
-"""
-# KEYS: in-flight hash, this worker's tickets; ARGV: tickets.
-_DONE = """
-for _, ticket in ipairs(ARGV) do
-  redis.call('HDEL', KEYS[1], ticket)
-  redis.call('SREM', KEYS[2], ticket)
+# One round trip of a worker with the job's queue (FIFO: LPUSH, RPOP; priority: ZADD, ZPOPMIN, as
+# scrapy-redis's queues): what it found (a request is queued unless its fingerprint is in the
+# duplicate filter; "" is never filtered), then the tickets it is done with, then up to `pop`
+# requests, each in the in-flight hash under a new ticket, the worker busy with them. A request
+# is so never out of both the queue and the in-flight hash, nor in the filter and not queued.
+# KEYS: queue, busy, ticket counter, in-flight hash, this worker's tickets, duplicate filter.
+# ARGV: worker, queue kind, n, n times (fingerprint, score, request), m, m tickets, pop.
+# Returns {positions of the filtered requests (from 1), {ticket, request, ticket, request, ...}}.
+_STEP = """
+local kind, at, filtered, popped = ARGV[2], 4, {}, {}
+for i = 1, tonumber(ARGV[3]) do
+  if ARGV[at] == '' or redis.call('SADD', KEYS[6], ARGV[at]) == 1 then
+    if kind == 'fifo' then redis.call('LPUSH', KEYS[1], ARGV[at + 2])
+    else redis.call('ZADD', KEYS[1], ARGV[at + 1], ARGV[at + 2]) end
+  else
+    table.insert(filtered, i)
+  end
+  at = at + 3
 end
-return 0
+local done = tonumber(ARGV[at])
+for i = at + 1, at + done do
+  redis.call('HDEL', KEYS[4], ARGV[i])
+  redis.call('SREM', KEYS[5], ARGV[i])
+end
+for _ = 1, tonumber(ARGV[at + done + 1]) do
+  local request
+  if kind == 'fifo' then request = redis.call('RPOP', KEYS[1])
+  else request = redis.call('ZPOPMIN', KEYS[1])[1] end
+  if not request then break end
+  local ticket = redis.call('INCR', KEYS[3])
+  redis.call('HSET', KEYS[4], ticket, request)
+  redis.call('SADD', KEYS[5], ticket)
+  table.insert(popped, tostring(ticket))
+  table.insert(popped, request)
+end
+if #popped > 0 then redis.call('SADD', KEYS[2], ARGV[1]) end
+return {filtered, popped}
 """
-# Workers whose heartbeat is gone: their requests in flight back to the queue, at its popping end.
-# KEYS: members, busy, queue, in-flight hash; ARGV: the prefix of the job's keys. Returns how many.
-_REAP = """
+# Back in the queue at the popping end (FIFO) or at its priority (the request's own field).
+_REQUEUE = """
+local function requeue(kind, queue, request)
+  if kind == 'fifo' then redis.call('RPUSH', queue, request)
+  else redis.call('ZADD', queue, -cjson.decode(request)['priority'], request) end
+end
+"""
+# Workers whose heartbeat is gone: their requests in flight back to the queue.
+# KEYS: members, busy, queue, in-flight hash; ARGV: the prefix of the job's keys, queue kind. Returns how many.
+_REAP = _REQUEUE + """
 local requeued = 0
 for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', ARGV[1] .. 'heartbeat:' .. worker) == 0 then
@@ -55,7 +81,7 @@ for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     for _, ticket in ipairs(redis.call('SMEMBERS', tickets)) do
       local request = redis.call('HGET', KEYS[4], ticket)
       if request then
-        redis.call('RPUSH', KEYS[3], request)
+        requeue(ARGV[2], KEYS[3], request)
         redis.call('HDEL', KEYS[4], ticket)
         requeued = requeued + 1
       end
@@ -67,13 +93,15 @@ for _, worker in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return requeued
 """
-# KEYS: queue, busy, state, in-flight hash, this worker's tickets; ARGV: worker.
+# KEYS: queue, busy, state, in-flight hash, this worker's tickets; ARGV: worker, queue kind.
 _IDLE = """
 for _, ticket in ipairs(redis.call('SMEMBERS', KEYS[5])) do redis.call('HDEL', KEYS[4], ticket) end
 redis.call('DEL', KEYS[5])
 redis.call('SREM', KEYS[2], ARGV[1])
 if redis.call('GET', KEYS[3]) == 'done' then return 1 end
-if redis.call('LLEN', KEYS[1]) == 0 and redis.call('SCARD', KEYS[2]) == 0 then
+local queued
+if ARGV[2] == 'fifo' then queued = redis.call('LLEN', KEYS[1]) else queued = redis.call('ZCARD', KEYS[1]) end
+if queued == 0 and redis.call('SCARD', KEYS[2]) == 0 then
   redis.call('SET', KEYS[3], 'done')
   return 1
 end
@@ -92,16 +120,23 @@ def worker_name(run: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{run}"
 
 
-class Job:
-    """The job named `name` in the Redis at `url`."""
+# A request found by a worker, as `Job.step` sends it: (fingerprint or "", score, encoded request).
+Found = tuple[str, float, str]
+QUEUES = ("fifo", "priority")
 
-    def __init__(self, url: str, name: str) -> None:
+
+class Job:
+    """The job named `name` in the Redis at `url`, its queue a FIFO list or a priority sorted set
+    (`queue`, FRONTIER_QUEUE: the same for every worker)."""
+
+    def __init__(self, url: str, name: str, queue: str = "fifo") -> None:
         if not name:
             raise ValueError("FRONTIER = 'redis' needs FRONTIER_JOB: the job's name, the same for every worker")
-        self.name = name
+        if queue not in QUEUES:
+            raise ValueError(f"FRONTIER_QUEUE must be 'fifo' or 'priority', not {queue!r}")
+        self.name, self.kind = name, queue
         self.redis = redis.Redis.from_url(url, decode_responses=True)
-        self._pop = self.redis.register_script(_POP)
-        self._done = self.redis.register_script(_DONE)
+        self._step = self.redis.register_script(_STEP)
         self._reap = self.redis.register_script(_REAP)
         self._idle = self.redis.register_script(_IDLE)
         self._leave = self.redis.register_script(_LEAVE)
@@ -129,17 +164,19 @@ class Job:
         """The run ids of every worker that joined this job (their manifests are this job's)."""
         return {str(run) for run in self.redis.smembers(self.key("runs"))}
 
-    def pop(self, worker: str) -> tuple[str, str] | None:
-        """(ticket, request): the oldest queued request, in flight at `worker` under the ticket
-        until `done` (or until `worker` is idle), `worker` busy with it: one step."""
-        found = self._pop(keys=[self.queue, self.key("busy"), self.key("ticket"), self.key("inflight"),
-                                self.key("tickets", worker)], args=[worker])
-        return (str(found[0]), str(found[1])) if found else None
-
-    def finished(self, worker: str, *tickets: str) -> None:
-        """The requests of `tickets` are done: their callbacks' requests are queued."""
-        if tickets:
-            self._done(keys=[self.key("inflight"), self.key("tickets", worker)], args=list(tickets))
+    def step(self, worker: str, found: list[Found], done: list[str], pop: int) -> tuple[list[int], list[tuple[str, str]]]:
+        """One round trip: `found` queued (but those the duplicate filter has seen), the requests
+        of the tickets `done` finished (their callbacks' requests are queued, their copies
+        recorded), then up to `pop` requests in flight at `worker` under new tickets, `worker`
+        busy with them. Returns (the positions in `found` of those filtered, [(ticket, request)])."""
+        args: list[str | float | int] = [worker, self.kind, len(found)]
+        for fingerprint, score, request in found:
+            args += [fingerprint, score, request]
+        args += [len(done), *done, pop]
+        filtered, popped = self._step(keys=[self.queue, self.key("busy"), self.key("ticket"), self.key("inflight"),
+                                            self.key("tickets", worker), self.dupefilter], args=args)
+        return ([int(n) - 1 for n in filtered],
+                [(str(popped[n]), str(popped[n + 1])) for n in range(0, len(popped), 2)])
 
     def beat(self, worker: str, seconds: int) -> None:
         """`worker` is alive for `seconds` more."""
@@ -152,13 +189,13 @@ class Job:
         """Put back in the queue what workers whose heartbeat stopped had in flight (a SIGKILLed
         worker's requests are fetched by the others); returns how many."""
         return int(self._reap(keys=[self.key("members"), self.key("busy"), self.queue, self.key("inflight")],
-                              args=[self.key("")]))
+                              args=[self.key(""), self.kind]))
 
     def idle(self, worker: str) -> bool:
         """`worker` has nothing to do (nothing of it in flight any more): whether the whole job is
         done (then it stays done)."""
         return bool(self._idle(keys=[self.queue, self.key("busy"), self.key("state"), self.key("inflight"),
-                                     self.key("tickets", worker)], args=[worker]))
+                                     self.key("tickets", worker)], args=[worker, self.kind]))
 
     def done(self) -> bool:
         return self.redis.get(self.key("state")) == "done"

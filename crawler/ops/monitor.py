@@ -39,6 +39,15 @@ probability below `MONITOR_SIGNIFICANCE` (a one-sided exact binomial test). A sm
 not failed for the chance shortfall of a field missing on a few stories; a threshold of 1.0 (or a
 limit of 0) still fails at the first miss.
 
+A job of several workers (`FRONTIER = "redis"`, docs/distributed.md) is judged once, as one run:
+its last worker (the one `crawler.signals.job_done` reaches) judges the job's totals (every
+worker's numbers, added up at its close: `pipelines.runs.JobLedger`) and writes
+`checks/<job run id>.json`, the id of the job's entry in `runs/`; its exit status is the job's
+verdict. A worker that finished and was not the last writes no checks (its share is in the
+job's), so that an operator reads one verdict per job; a worker that ended otherwise (skipped,
+shut down, over its memory) is judged on its own, as any run. The field coverage travels in the
+stats for that reason (`monitor/coverage/<field>/drawn`, `.../filled`).
+
 On a full disk the checks file and the alert file may not be written: the verdict is in the
 stats first (`monitor/checks_failed`, which the exit status reads), and the alert still goes to
 the log, to stderr, to `ALERT_COMMAND` and to `ALERT_WEBHOOK`.
@@ -63,6 +72,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
+from crawler import signals as project_signals
+from crawler.distributed import frontier_job
+from crawler.distributed.job import Job
 from crawler.extract.base import ArticleParser
 from crawler.extract.parsers import VERSIONS, FallbackParser
 from crawler.ops.alerts import deliver
@@ -70,7 +82,7 @@ from crawler.ops.locks import channel_names
 from crawler.output import FinishReason, OutputDir, read_json, run_id
 from crawler.spiders import ChannelCrawl
 from pipelines.files import write_atomically
-from pipelines.runs import not_for_tools
+from pipelines.runs import JobLedger, JobRecord, feed_manifests, not_for_tools
 
 # `scrapy crawl` exits with this status when a check failed (1 and 2 are Scrapy's own).
 ALERT_EXIT_STATUS = 3
@@ -91,6 +103,7 @@ RATE_UNITS = {"http_errors": "responses", "retries": "requests", "failures": "re
 # The rates counted per host off the portal (`<prefix><host>`): their checks name the hosts.
 OFFSITE_HOSTS = {"offsite_links": "listing/offsite_hosts/", "offsite_redirects": "gate/refused_redirects/"}
 TOP_HOSTS = 5  # hosts a host-drift message names
+COVERAGE = "monitor/coverage/"  # `<COVERAGE><field>/drawn` and `/filled`: items of layouts that draw it, and with it
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,14 @@ def non_empty(value: Any) -> bool:
     if isinstance(value, (list, tuple, dict, set)):
         return bool(value)
     return True
+
+
+def coverage_of(stats: dict[str, Any]) -> dict[str, Share]:
+    """Each field's coverage, from the stats (`COVERAGE`): of the items of layouts that draw it,
+    those with it non-empty."""
+    fields = sorted({key[len(COVERAGE):].rpartition("/")[0] for key in stats if key.startswith(COVERAGE)})
+    return {name: Share(int(stats.get(f"{COVERAGE}{name}/filled", 0)), int(stats.get(f"{COVERAGE}{name}/drawn", 0)))
+            for name in fields}
 
 
 def per_host(stats: dict[str, Any], prefix: str) -> Counter[str]:
@@ -329,7 +350,7 @@ def earlier_stories_new(output_dir: Path, spider: str, mode: str | None, current
     counts from the run manifests, the mode from the runs' checks files."""
     runs = []
     output = OutputDir(output_dir)
-    for _, manifest in output.manifests():
+    for _, manifest in feed_manifests(output):  # a job is one run: its workers' parts are not
         if (manifest.get("run_id") == current or manifest.get("spider") != spider
                 or manifest.get("finish_reason") != FinishReason.FINISHED):
             continue
@@ -352,9 +373,10 @@ class Monitor:
         self.settings = crawler.settings
         self.output = OutputDir.of(crawler.settings)
         self.limits = Limits.from_settings(crawler.settings)
-        self.items = 0
-        self.counted: Counter[str] = Counter()  # items of layouts that draw the field
-        self.filled: Counter[str] = Counter()
+        job = frontier_job(crawler.settings)
+        self.ledger = JobLedger(job) if job is not None else None
+        self.last_of_job = False  # this worker is the last of its job: it judges the job
+        self.job_record: JobRecord | None = None  # what every worker of the job did
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Monitor:
@@ -362,7 +384,16 @@ class Monitor:
         monitor = cls(crawler)
         crawler.signals.connect(monitor.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(monitor.spider_opened, signal=signals.spider_opened)
+        if monitor.ledger is not None:
+            crawler.signals.connect(monitor.job_done, signal=project_signals.job_done)
         return monitor
+
+    def job_done(self, job: Job) -> None:
+        """The last worker of a job: read every worker's part while the job's keys exist."""
+        assert self.ledger is not None
+        self.last_of_job = True
+        spider = self.crawler.spidercls.name if self.crawler.spidercls else None
+        self.job_record = self.ledger.read(spider, _iso(self.stats.get_value("start_time")) or "")
 
     def spider_opened(self) -> None:
         # Connected now, after every pipeline connected its own: the checks run once the store has
@@ -370,16 +401,13 @@ class Monitor:
         self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def item_scraped(self, item: Any) -> None:
-        self.items += 1
         fields = ItemAdapter(item)
         parser = fields.get("parser")
+        inc = self.stats.inc_value
         for name, value in fields.items():
             drawn = parser not in NOT_DRAWN.get(name, ())
-            self.counted[name] += drawn  # the field is in the coverage even when no item counts
-            self.filled[name] += drawn and non_empty(value)
-
-    def coverage(self) -> dict[str, Share]:
-        return {name: Share(self.filled[name], self.counted[name]) for name in sorted(self.counted)}
+            inc(f"{COVERAGE}{name}/drawn", int(drawn))  # the field is in the coverage even when no item counts
+            inc(f"{COVERAGE}{name}/filled", int(drawn and non_empty(value)))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         try:
@@ -388,12 +416,26 @@ class Monitor:
             # A run the monitor could not judge did not pass: the exit status says so.
             self.stats.set_value("monitor/checks_failed", max(1, self.stats.get_value("monitor/checks_failed", 0)))
             logger.exception("the monitor failed: the run counts as failed")
+        if self.ledger is not None:
+            self.ledger.job.close()
 
     def judge(self, spider: Spider, reason: str) -> None:
+        if self.last_of_job and self.job_record is None:
+            raise RuntimeError(f"the parts of job {self.ledger.job.name if self.ledger else ''} could not be read")
+        if self.ledger is not None and not self.last_of_job and reason == FinishReason.FINISHED:
+            self.stats.set_value("monitor/checks_failed", 0)
+            logger.info("checks: none of this worker's own; its job %s is judged once, by its last worker",
+                        self.ledger.job.name)
+            return
         stats = self.stats.get_stats()
-        run = run_id(self.crawler)
+        run, start = run_id(self.crawler), _iso(stats.get("start_time"))
+        parts: dict[str, Any] = {}
+        if self.job_record is not None:  # the job's totals, judged as one run: the job's entry in runs/
+            stats = {**stats, **self.job_record.totals(run, stats)}
+            run, start = self.job_record.run_id, self.job_record.start
+            parts = {"parts": sorted(self.job_record.parts), "parts_killed": self.job_record.killed()}
         mode = stats.get("crawl/mode") or (spider.mode.value if isinstance(spider, ChannelCrawl) else None)
-        coverage = self.coverage()
+        coverage = coverage_of(stats)
         earlier = earlier_stories_new(self.output.root, spider.name, mode, run, self.limits.history_runs)
         checks = run_checks(reason, stats, coverage, earlier, self.limits, stats.get("lock/held_by"))
         failed = [c for c in checks if c.ok is False]
@@ -401,10 +443,11 @@ class Monitor:
             "run_id": run,
             "spider": spider.name,
             "mode": mode,
-            "start": _iso(stats.get("start_time")),
+            "start": start,
             "end": datetime.now(UTC).isoformat(timespec="seconds"),
             "finish_reason": reason,
-            "items": self.items,
+            **parts,
+            "items": int(stats.get("item_scraped_count", 0)),
             "stories_new": stats.get("pipeline/stories_new", 0),
             "stories_new_by_channel": new_by_channel(stats, spider.name, channel_names(spider)),
             "coverage": {name: share.value for name, share in coverage.items()},

@@ -21,6 +21,7 @@ from typing import Any
 
 from crawler.ops.runner import RAN, read_history
 from crawler.output import FinishReason, OutputDir, read_json
+from pipelines.runs import feed_manifests
 
 # Series colours; red is kept for what is wrong (alerts, failed pages, values below threshold).
 PALETTE = ("#4e79a7", "#59a14f", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#17becf", "#bab0ac",
@@ -63,9 +64,10 @@ def _local(text: Any) -> datetime | None:
 
 
 def load_runs(output: Path) -> list[Run]:
-    """Every run with a manifest, oldest first, with what its checks file adds."""
+    """Every run with a manifest, oldest first, with what its checks file adds. A job of several
+    workers is one run (its entry); its workers' own manifests are parts of it, not runs."""
     runs = []
-    for _, manifest in OutputDir(output).manifests():
+    for _, manifest in feed_manifests(OutputDir(output)):
         run = Run(str(manifest["run_id"]), str(manifest.get("spider")), _local(manifest.get("start")),
                   _local(manifest.get("end")) if manifest.get("end") else None, manifest.get("finish_reason"),
                   {k: int(v) for k, v in (manifest.get("counts") or {}).items()})
