@@ -108,6 +108,10 @@ STORE_FLUSH_SECONDS = 1.0
 # Seconds between partition rewrites: how late at most a recorded story reaches its file (and is
 # known to incremental runs). A killed process's recorded stories are written by the next run.
 STORE_WRITE_SECONDS = 10.0
+# The share of a crawl's time that partition rewrites may take: a round of rewrites that took t seconds
+# is followed by the next one no sooner than t / STORE_WRITE_MAX_SHARE seconds after it began (a
+# backfill's partitions grow, and so does each rewrite of them: the crawl does not slow down with them).
+STORE_WRITE_MAX_SHARE = 0.2
 
 # A copy whose JSON (UTF-8) is larger is rejected by validation (0: no limit). The largest corpus record
 # is 14 KB; a stored line is its primary copy plus one appearance (about 250 bytes) per copy, so

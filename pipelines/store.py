@@ -173,6 +173,8 @@ class StorePipeline:
         self.domains = tuple(crawler.settings.getlist("PORTAL_DOMAINS"))
         self.flush_seconds = crawler.settings.getfloat("STORE_FLUSH_SECONDS")
         self.write_seconds = crawler.settings.getfloat("STORE_WRITE_SECONDS")
+        self.write_share = crawler.settings.getfloat("STORE_WRITE_MAX_SHARE")
+        self.write_interval = self.write_seconds  # longer after a round of rewrites that took long
         self.manifest = RunManifest(crawler)
         self.run = self.manifest.run_id
         self.crawler = crawler
@@ -245,7 +247,7 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         self.batch.append(Copy(record_of(item), self.domains))
         now = time.monotonic()
-        if self.ledger is None and now - self.last_write >= self.write_seconds:
+        if self.ledger is None and now - self.last_write >= self.write_interval:
             self.flush()
         elif len(self.batch) >= BATCH_ITEMS or now - self.last_flush >= self.flush_seconds:
             self.record()
@@ -340,7 +342,16 @@ class StorePipeline:
             if not is_backend_error(error):
                 raise
             self.backend_failed(error, "writing partitions")
+        finally:
+            self.budget_writes(time.monotonic() - self.last_write)
         return 0
+
+    def budget_writes(self, took: float) -> None:
+        """The next round of rewrites no sooner than `took / STORE_WRITE_MAX_SHARE` after this one
+        began: rewrites take at most that share of the crawl, however large the partitions grow
+        (their stories only wait longer for their file; they are recorded already)."""
+        self.stats.inc_value("pipeline/partition_write_seconds", round(took, 3))
+        self.write_interval = max(self.write_seconds, took / self.write_share) if self.write_share > 0 else self.write_seconds
 
     def write_pending(self, everything: bool) -> int:
         assert self.state is not None

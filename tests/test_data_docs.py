@@ -86,7 +86,8 @@ def test_the_settings_table_names_real_settings_with_their_defaults():
 
     section = DOC.split("## The state store", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", section, re.MULTILINE)
-    assert {name for name, _ in rows} == {"STATE_BACKEND", "STATE_REDIS_URL", "STORE_FLUSH_SECONDS", "STORE_WRITE_SECONDS"}
+    assert {name for name, _ in rows} == {"STATE_BACKEND", "STATE_REDIS_URL", "STORE_FLUSH_SECONDS", "STORE_WRITE_SECONDS",
+                                         "STORE_WRITE_MAX_SHARE"}
     for name, default in rows:
         assert repr(getattr(settings, name)).replace("'", '"') == default
 

@@ -1,6 +1,7 @@
 """Memory is bounded: a page of 50 MB and a gzip bomb are recorded failures, not items, and the
 crawl's peak memory stays far below its limit; past MEMUSAGE_LIMIT_MB the crawl stops cleanly and
-the monitor names memory; an item too large for a stored line is rejected by validation."""
+the monitor names memory; an item too large for a stored line is rejected by validation; a
+backfill's walk holds a few bytes per article it asked for, not its URL (docs/backfill.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,9 @@ from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from crawler.ops.monitor import ALERT_EXIT_STATUS
+from crawler.output import Mode
+from crawler.site.listing import ListedLink
+from crawler.spiders.walk import Digests, Walk
 from pipelines.validate import ValidatePipeline
 from tests.canned_site import Answer, CannedSite, endless, gzip_bomb, listing_page
 from tests.replica.harness import REPLICA_CRAWL_SETTINGS, REPO, crawl_env, crawl_stats, read_stories
@@ -133,3 +138,38 @@ def test_an_item_too_large_for_a_stored_line_is_rejected_with_its_size_and_large
     (reject,) = [json.loads(line) for line in (tmp_path / "rejects" / "r1.jsonl").read_text(encoding="utf-8").splitlines()]
     assert reject["url"] == GOOD.url and reject["fields"] == {}  # the huge field is not copied into the log
     assert "ITEM_MAX_BYTES" in reject["reason"] and "largest field is body" in reject["reason"]
+
+
+def listed(count: int, first: int = 0) -> list[ListedLink]:
+    return [ListedLink(f"http://heb.hebei.com.cn/system/2018/07/17/{18_000_000 + n:09d}.shtml", "标题", "2018-07-17")
+            for n in range(first, first + count)]
+
+
+def test_a_backfill_walk_holds_a_few_bytes_per_article_it_asked_for():
+    links = listed(4 * Digests.MERGE_AT)
+    walk = Walk(Mode.FULL)
+    tracemalloc.start()
+    try:
+        for start in range(0, len(links), 16):  # a listing page at a time
+            walk.wanted(links[start:start + 16])
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # A set of their URLs holds ~32 bytes each in its table alone, and ~110 more for the URLs once
+    # their requests are gone: as much as Scrapy's duplicate filter holds per request.
+    assert held / len(links) < 16, held / len(links)
+    assert len(walk.requested) == len(links) and links[0].url in walk.requested
+    assert walk.wanted(links[:16]) == links[:16] and len(walk.requested) == len(links)  # listed twice, counted once
+
+
+def test_an_incremental_walk_still_fetches_what_it_stored_during_this_run():
+    stored: set[str] = set()
+    walk = Walk(Mode.INCREMENTAL, known_urls=lambda found: set(found) & stored)
+    first = listed(Digests.MERGE_AT + 100)  # past the walk's first merge of its recent hashes
+    for start in range(0, len(first), 20):
+        walk.wanted(first[start:start + 20])
+    stored.update(link.url for link in first)
+    older = listed(5, first=90_000)
+    stored.update(link.url for link in older[:2])
+    # a listing reached later that shows articles stored by this run and two of an earlier run
+    assert walk.wanted(first[-3:] + first[:2] + older) == first[-3:] + first[:2] + older[2:]

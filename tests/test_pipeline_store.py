@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ class Run:
         self.validate = ValidatePipeline.from_crawler(self.crawler)
         self.store = StorePipeline.from_crawler(self.crawler)
 
-    def feed(self, items: list[Any], reason: str = "finished", opened: Callable[[], None] = lambda: None
+    def feed(self, items: Iterable[Any], reason: str = "finished", opened: Callable[[], None] = lambda: None
              ) -> dict[str, Any]:
         self.store.open_spider()
         opened()
@@ -287,3 +287,29 @@ def test_two_processes_feeding_overlapping_copies_at_once(small: Replica, tmp_pa
         story = by_copy[want["url"]]
         assert story["url"] == want["url"] and story["appearances"] == want["appearances"]
         assert story["id"] in {a["url"].rsplit("/", 1)[1].split(".")[0] for a in want["appearances"]}
+
+
+def test_slow_rewrites_take_at_most_their_share_of_the_crawl_and_lose_nothing(small: Replica, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch):
+    import pipelines.store
+
+    rewrite = pipelines.store.rewrite_behind
+
+    def slow_rewrite(*args: Any, **kwargs: Any) -> int:  # partitions as large as a backfill's
+        time.sleep(0.05)
+        return rewrite(*args, **kwargs)
+
+    monkeypatch.setattr(pipelines.store, "rewrite_behind", slow_rewrite)
+    run = Run(tmp_path, "run-1", STORE_FLUSH_SECONDS=0, STORE_WRITE_SECONDS=0, STORE_WRITE_MAX_SHARE=0.25)
+
+    def at_a_crawls_pace() -> Iterator[Article]:
+        for item in small.items:
+            time.sleep(0.005)
+            yield item
+
+    started = time.monotonic()
+    stats = run.feed(at_a_crawls_pace())
+    took = time.monotonic() - started
+    # without the budget every copy would be followed by a rewrite: more than half of the time
+    assert stats["pipeline/partition_write_seconds"] <= 0.25 * took + 0.2  # + the last round, at the close
+    assert differences(read_stories(tmp_path), small.truth) == []

@@ -14,10 +14,14 @@ in by the bare directory: one page, two spellings, asked for once.
 from __future__ import annotations
 
 import logging
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
+from heapq import merge
 from urllib.parse import urlsplit
 
 from crawler.output import Mode
@@ -29,6 +33,52 @@ logger = logging.getLogger(__name__)
 
 def _not_counted(key: str, count: int = 1) -> None:
     """The default counter: a walk driven outside a crawl counts nothing."""
+
+
+class Digests:
+    """A set of strings held as their 64-bit hashes, most of them in one sorted array (8 bytes
+    each), the latest in a small set until there are MERGE_AT of them: a backfill lists every
+    article of the archive, and as strings in a set (about 150 bytes each) they would be the largest
+    thing the walk holds, as large as Scrapy's duplicate filter. Two strings of one hash count as
+    one (odds of about 1 in 10^9 at 200,000 strings): an article then counts as asked for already in
+    incremental mode and is fetched once more, never missed. The hashes are this process's: a job
+    shares the walk's memory by URL, in Redis (crawler/distributed/job.py)."""
+
+    MERGE_AT = 1 << 14  # the recent set stays under 1.2 MB; a merge copies the array (0.1 s in all at 200,000)
+
+    def __init__(self, members: Iterable[str] = ()) -> None:
+        self.merged = array("q")
+        self.recent: set[int] = set()
+        self.update(members)
+
+    def __contains__(self, member: object) -> bool:
+        digest = hash(member)
+        at = bisect_left(self.merged, digest)
+        return digest in self.recent or (at < len(self.merged) and self.merged[at] == digest)
+
+    def __len__(self) -> int:
+        return len(self.merged) + len(self.recent)
+
+    def add(self, member: str) -> None:
+        if member not in self:
+            self.recent.add(hash(member))
+            if len(self.recent) >= self.MERGE_AT:
+                self.merged = array("q", merge(self.merged, sorted(self.recent)))
+                self.recent = set()
+
+    def update(self, members: Iterable[str]) -> None:
+        for member in members:
+            self.add(member)
+
+    def __rsub__(self, other: Iterable[str]) -> set[str]:
+        return {member for member in other if member not in self}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AbstractSet):
+            return NotImplemented
+        return len(other) == len(self) and all(member in self for member in other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -44,9 +94,9 @@ class Walk:
     # Walk every listing page: a full crawl, or an incremental one after a run that did not finish.
     walk_all: bool = False
     overflow_ceiling: dict[str, int] = field(default_factory=dict)  # highest page accepted per catalog
-    requested: set[str] = field(default_factory=set)  # article URLs this run asked for
+    requested: Digests = field(default_factory=Digests)  # article URLs this run asked for
     pages_of: Counter[str] = field(default_factory=Counter)  # listing pages asked for, per listing
-    admitted: set[str] = field(default_factory=set)  # the listing pages counted in pages_of
+    admitted: Digests = field(default_factory=Digests)  # the listing pages counted in pages_of
     # LISTING_MAX_DIRECTORIES: the most listing directories below one start URL's per run.
     max_directories: int = 2000
     tree_directories: set[str] = field(default_factory=set)  # "<host><root> <directory>" walked
