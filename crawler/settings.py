@@ -84,8 +84,8 @@ DOWNLOAD_WARNSIZE = 1024 * 1024
 # Scrapy's memory watch: the crawl's peak resident memory in the stats (`memusage/max`).
 MEMUSAGE_ENABLED = True
 # Past this much resident memory the crawl stops cleanly (finish reason memusage_exceeded) and the
-# monitor fails it: a 10,000-story crawl of the replica peaks at 124 MiB (95 at start, +1.4 KiB per
-# request), so 1 GiB holds a backfill of some 600,000 requests.
+# monitor fails it: a full crawl of a 10,000-story replica peaks at 132 MiB, and each further request
+# adds about 340 bytes (docs/backfill.md), so 1 GiB holds a backfill of well over a million requests.
 MEMUSAGE_LIMIT_MB = 1024
 
 # Where stories, rejects, run manifests and state go (docs/data.md).
