@@ -350,7 +350,8 @@ class StorePipeline:
         """The next round of rewrites no sooner than `took / STORE_WRITE_MAX_SHARE` after this one
         began: rewrites take at most that share of the crawl, however large the partitions grow
         (their stories only wait longer for their file; they are recorded already)."""
-        self.stats.inc_value("pipeline/partition_write_seconds", round(took, 3))
+        spent = self.stats.get_value("pipeline/partition_write_seconds", 0.0) + took
+        self.stats.set_value("pipeline/partition_write_seconds", round(spent, 3))
         self.write_interval = max(self.write_seconds, took / self.write_share) if self.write_share > 0 else self.write_seconds
 
     def write_pending(self, everything: bool) -> int:
