@@ -163,7 +163,8 @@ def test_three_workers_of_one_job_give_the_truth_fetching_every_page_once(small_
     pages = [fetched(log) for log in logs]
     total = sum(pages, Counter())
     assert twice(logs) == []  # every page once, across workers
-    assert sum(crawl_stats(log)["listing/pages"] for log in logs) == len(replica.site.listing_pages)
+    # a worker may have fetched articles only
+    assert sum(crawl_stats(log).get("listing/pages", 0) for log in logs) == len(replica.site.listing_pages)
     assert {a["url"] for story in replica.site.truth() for a in story["appearances"]} <= set(total)
     assert all(sum(1 for url in worker if ARTICLE.search(url)) > 50 for worker in pages)  # the work was shared
     assert not any("ScrapyDeprecationWarning" in log for log in logs)
