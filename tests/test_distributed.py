@@ -102,10 +102,11 @@ class Worker:
         return self.log_path.read_text(encoding="utf-8")
 
 
-def start_worker(address: str, output: Path, redis_url: str, job: str, *args: str) -> Worker:
+def start_worker(address: str, output: Path, redis_url: str, job: str, *args: str, **overrides: str) -> Worker:
     """`scrapy crawl hebei` as one worker of `job`, its DEBUG log (a line per response) in a file."""
     settings = {**REPLICA_CRAWL_SETTINGS, "OUTPUT_DIR": str(output), "STATE_BACKEND": "redis",
-                "STATE_REDIS_URL": redis_url, "FRONTIER": "redis", "FRONTIER_JOB": job, "LOG_LEVEL": "DEBUG"}
+                "STATE_REDIS_URL": redis_url, "FRONTIER": "redis", "FRONTIER_JOB": job, "LOG_LEVEL": "DEBUG",
+                **overrides}
     cmd = [sys.executable, "-c", STRICT_SCRAPY, "crawl", "hebei", *args]
     for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
@@ -213,7 +214,10 @@ def test_workers_killed_at_random_moments_leave_the_output_exact(small_replica: 
 def test_a_late_worker_joins_the_running_job_without_wiping_anything(small_replica: Replica, tmp_path: Path,
                                                                       redis_url: str):
     replica = small_replica
-    early = [start_worker(replica.address, tmp_path, redis_url, "backfill", "-a", "full=1") for _ in range(2)]
+    # the early workers slowed down (a delay per host, shared by the job), so that work is left for
+    # the late one however long its start takes on a loaded machine
+    early = [start_worker(replica.address, tmp_path, redis_url, "backfill", "-a", "full=1", DOWNLOAD_DELAY="0.1")
+             for _ in range(2)]
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     wait_for(lambda: bool(client.exists("hebei:lock:channel:heb_qjhb")))
     # Another job on the same channels, while this one runs: refused.
