@@ -20,7 +20,6 @@ most: for finding what grows (it slows the crawl a little).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import os
 import re
@@ -72,8 +71,16 @@ def watch(trace):
         with open(trace, 'a') as out:
             out.write('%.0f s: %s\\n  grown: %s\\n' % (time.monotonic(), held,
                       ', '.join('%s +%d' % (kind, kinds[kind] - first[kind]) for kind in grown)))
+def snapshots(prefix):
+    import tracemalloc
+    tracemalloc.start(1)
+    for n in range(1, 1000):
+        time.sleep(60)
+        tracemalloc.take_snapshot().dump('%s.%03d' % (prefix, n))
 if os.environ.get('HEBEI_TRACE'):
     threading.Thread(target=watch, args=(os.environ['HEBEI_TRACE'],), daemon=True).start()
+if os.environ.get('HEBEI_TRACEMALLOC'):
+    threading.Thread(target=snapshots, args=(os.environ['HEBEI_TRACEMALLOC'],), daemon=True).start()
 from scrapy.cmdline import execute
 sys.argv = ['scrapy'] + sys.argv[1:]
 execute()
@@ -143,7 +150,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def full_crawl(scale: int, trace: str | None, settings: dict[str, str]) -> Crawl:
+def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshots: str | None = None) -> Crawl:
     """A full crawl of a replica of `scale` stories, its progress lines every half second, with
     `settings` over the replica's."""
     with ReplicaServer("--scale", str(scale)) as replica, tempfile.TemporaryDirectory() as out:
@@ -151,6 +158,7 @@ def full_crawl(scale: int, trace: str | None, settings: dict[str, str]) -> Crawl
         for key, value in {**REPLICA_CRAWL_SETTINGS, **settings, "PROGRESS_INTERVAL": "0.5"}.items():
             cmd += ["-s", f"{key}={value}"]
         env = crawl_env(replica.address) | ({"HEBEI_TRACE": trace} if trace else {})
+        env |= {"HEBEI_TRACEMALLOC": snapshots} if snapshots else {}
         started = time.monotonic()
         log: list[str] = []
         samples: list[tuple[float, int, float, float]] = []
@@ -175,19 +183,28 @@ def full_crawl(scale: int, trace: str | None, settings: dict[str, str]) -> Crawl
 
 
 def fingerprint_bytes(count: int = 200_000) -> float:
-    """Bytes per request of RFPDupeFilter's set of fingerprints (hex SHA1 strings), measured."""
+    """Bytes per request that Scrapy's RFPDupeFilter holds (one fingerprint per request, in a set),
+    measured on the filter itself: requests to distinct article URLs, each gone once seen."""
+    from scrapy import Request
+    from scrapy.dupefilters import RFPDupeFilter
+    from scrapy.utils.request import RequestFingerprinter
+
+    seen = RFPDupeFilter(fingerprinter=RequestFingerprinter())
     tracemalloc.start()
-    seen = {hashlib.sha1(str(n).encode()).hexdigest() for n in range(count)}
+    before, _ = tracemalloc.get_traced_memory()
+    for n in range(count):
+        assert not seen.request_seen(Request(f"http://heb.hebei.com.cn/system/2018/07/17/{n:09d}.shtml"))
     size, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert len(seen) == count
-    return size / count
+    return (size - before) / count
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="10000,30000", help="stories per replica, comma-separated")
     parser.add_argument("--trace", metavar="FILE", help="what the first crawl holds, every 20 s, appended to FILE")
+    parser.add_argument("--tracemalloc", metavar="PREFIX",
+                        help="a tracemalloc snapshot (one frame) of the first crawl every 60 s, to PREFIX.NNN")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of every crawl, e.g. -s STORE_WRITE_SECONDS=60")
     args = parser.parse_args()
@@ -202,7 +219,8 @@ def main() -> int:
     crawls: list[Crawl] = []
     for scale in scales:  # a row as each crawl ends: a long run shows what it has
         progress(f"a full crawl of a {scale:,}-story replica")
-        crawl = full_crawl(scale, args.trace if not crawls else None, settings)
+        crawl = full_crawl(scale, args.trace if not crawls else None, settings,
+                           args.tracemalloc if not crawls else None)
         crawls.append(crawl)
         (first, last), (first_cpu, last_cpu) = crawl.tenth_rates(), crawl.tenth_rates(clock=3)
         at = "/".join(f"{crawl.rss_at(share):.0f}" for share in (0.1, 0.5, 0.9))

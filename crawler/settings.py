@@ -68,6 +68,10 @@ TWISTED_DNS_RESOLVER = "crawler.middlewares.PublicAddressResolver"
 # A trap guard: at most this many pages of one listing (one catalog's overflow pages, or one
 # directory's pages) in a run, whatever its pager (a count script or static links) claims.
 LISTING_MAX_PAGES = 20000
+# Walking every page (a full crawl), the overflow pages of one catalog asked for at once: its
+# newest, each of which asks for the one this many below it, so that the queue holds about this
+# many of a catalog's pages however long its archive (docs/backfill.md).
+LISTING_OVERFLOW_WINDOW = 8
 # A trap guard: at most this many listing directories below one start URL's directory in a run
 # (a tree of sub-listings that never ends); the portal's deepest tree, 省领导活动报道集, has 49
 # in the replica.

@@ -77,6 +77,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.statscollectors import StatsCollector
 
 from crawler import signals as project_signals
+from crawler.compact import IntSet
 from crawler.distributed import frontier_job
 from crawler.distributed.job import Job
 from crawler.output import FinishReason, Mode, OutputDir
@@ -185,7 +186,8 @@ class StorePipeline:
         self.batch: list[Copy] = []
         self.dirty: set[str] = set()
         self.updated: set[int] = set()  # earlier runs' stories changed by this run
-        self.touched: set[int] = set()  # every story a copy of this run was recorded in
+        # every story a copy of this run was recorded in: 8 bytes each, a backfill's whole archive
+        self.touched = IntSet()
         self.last_flush = self.last_write = time.monotonic()
 
     @classmethod

@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Bottom first. A module belongs to the layer of the longest prefix that names it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("compact", ("crawler.compact",)),  # containers, pure
     ("site", ("crawler.site",)),
     ("contract", ("crawler.items", "crawler.output", "crawler.settings", "crawler.signals")),
     ("extract", ("crawler.extract",)),
@@ -23,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("commands", ("crawler.commands",)),
 ]
 # What each layer may import from outside the project, where that is restricted.
-FORBIDDEN_OUTSIDE = {"site": ("scrapy", "twisted"), "extract": ("scrapy", "twisted")}
+FORBIDDEN_OUTSIDE = {"compact": ("scrapy", "twisted"), "site": ("scrapy", "twisted"), "extract": ("scrapy", "twisted")}
 
 
 def layer_of(module: str) -> int | None:

@@ -293,8 +293,7 @@ def walk_listing(site: Site, listing: Listing2026, walk: Walk, fail: frozenset[s
         url = queue.popleft()
         asked.append(url)
         if url in fail:
-            older = walk.after_failure(url, "listing")
-            queue.extend([older] if older else [])
+            queue.extend(walk.after_failure(url, "listing"))
             continue
         parsed: ListingPage = parse_listing(rendered(site, listing, by_url[url]), url)
         targets, _ = walk.next_pages(parsed, url, walk.wanted(parsed.articles))

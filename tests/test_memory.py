@@ -16,15 +16,19 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from scrapy import Request
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
+from scrapy.utils.request import RequestFingerprinter
 from scrapy.utils.test import get_crawler
 
+from crawler.compact import Digests
 from crawler.ops.monitor import ALERT_EXIT_STATUS
 from crawler.output import Mode
 from crawler.site.listing import ListedLink
-from crawler.spiders.walk import Digests, Walk
+from crawler.spiders.walk import Walk
 from pipelines.validate import ValidatePipeline
 from tests.canned_site import Answer, CannedSite, endless, gzip_bomb, listing_page
 from tests.replica.harness import REPLICA_CRAWL_SETTINGS, REPO, crawl_env, crawl_stats, read_stories
@@ -160,6 +164,26 @@ def test_a_backfill_walk_holds_a_few_bytes_per_article_it_asked_for():
     assert held / len(links) < 16, held / len(links)
     assert len(walk.requested) == len(links) and links[0].url in walk.requested
     assert walk.wanted(links[:16]) == links[:16] and len(walk.requested) == len(links)  # listed twice, counted once
+
+
+def test_the_duplicate_filter_holds_a_few_bytes_per_request():
+    dupefilter = load_object(get_project_settings()["DUPEFILTER_CLASS"])(fingerprinter=RequestFingerprinter())
+    dupefilter._fingerprints.MERGE_AT = 256  # runs merged as in a backfill, at a few thousand requests
+    count = 8192
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for link in listed(count):
+            assert not dupefilter.request_seen(Request(link.url))
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Scrapy's set of 20-byte digests holds ~95 bytes per request (bench/scale.py measures it)
+    assert (held - before) / count < 30, (held - before) / count
+    assert all(dupefilter.request_seen(Request(link.url)) for link in listed(count)[::97])  # every one remembered
+    assert not dupefilter.request_seen(Request(listed(1, first=count)[0].url))
+    moved = Request(GOOD_URL, meta={"kind": "article", "redirect_urls": ["http://heb.hebei.com.cn/x"]})
+    assert not dupefilter.request_seen(moved) and not dupefilter.request_seen(moved)  # a redirect's article
 
 
 def test_an_incremental_walk_still_fetches_what_it_stored_during_this_run():

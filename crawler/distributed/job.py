@@ -235,6 +235,7 @@ class Job:
             "last_index_page": RedisHash(self.redis, self.key("walk", "last_index_page"), int),
             "tree_directories": RedisSet(self.redis, self.key("walk", "tree_directories")),
             "directories_of": RedisHash(self.redis, self.key("walk", "directories_of"), int, missing=0),
+            "window_top": RedisHash(self.redis, self.key("walk", "window_top"), int),
         }
 
     def share(self, walk: object) -> None:

@@ -96,6 +96,7 @@ class ChannelSpider(scrapy.Spider):
         crawler.signals.connect(spider.failures.close, signal=scrapy.signals.spider_closed)
         spider.walk.max_pages = crawler.settings.getint("LISTING_MAX_PAGES")
         spider.walk.max_directories = crawler.settings.getint("LISTING_MAX_DIRECTORIES")
+        spider.walk.window = max(1, crawler.settings.getint("LISTING_OVERFLOW_WINDOW"))
         spider.job = frontier_job(crawler.settings)  # None unless FRONTIER = "redis"
         if spider.job is not None:
             spider.job.share(spider.walk)
@@ -220,8 +221,7 @@ class ChannelSpider(scrapy.Spider):
         if not recorded:
             self.failures.record(_asked(response), FailureKind.LISTING,
                                  "a listing page without a single link (an error page?)", _referer(response), channel.name)
-        older = self.walk.after_failure(request.url, FailureKind.LISTING)
-        if older is not None:
+        for older in self.walk.after_failure(request.url, FailureKind.LISTING):
             yield self.listing_request(older, channel, root)
 
     def parse_count_script(self, response: Response, channel: Channel, root: str, listing_url: str,
@@ -335,8 +335,7 @@ class ChannelSpider(scrapy.Spider):
             yield moved
             return
         self.record_failure(request, failure)
-        older = self.walk.after_failure(request.url, request.meta.get("kind", ""))
-        if older is not None:
+        for older in self.walk.after_failure(request.url, request.meta.get("kind", "")):
             yield self.listing_request(older, request.cb_kwargs["channel"], request.cb_kwargs["root"])
 
     def on_newest_family(self, request: Request, failure: Failure) -> Request | None:

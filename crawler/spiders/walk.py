@@ -14,16 +14,13 @@ in by the bare directory: one page, two spellings, asked for once.
 from __future__ import annotations
 
 import logging
-from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
-from heapq import merge
 from urllib.parse import urlsplit
 
+from crawler.compact import Digests, FirstValues
 from crawler.output import Mode
 from crawler.site import urls
 from crawler.site.listing import ListedLink, ListingPage
@@ -33,52 +30,6 @@ logger = logging.getLogger(__name__)
 
 def _not_counted(key: str, count: int = 1) -> None:
     """The default counter: a walk driven outside a crawl counts nothing."""
-
-
-class Digests:
-    """A set of strings held as their 64-bit hashes, most of them in one sorted array (8 bytes
-    each), the latest in a small set until there are MERGE_AT of them: a backfill lists every
-    article of the archive, and as strings in a set (about 150 bytes each) they would be the largest
-    thing the walk holds, as large as Scrapy's duplicate filter. Two strings of one hash count as
-    one (odds of about 1 in 10^9 at 200,000 strings): an article then counts as asked for already in
-    incremental mode and is fetched once more, never missed. The hashes are this process's: a job
-    shares the walk's memory by URL, in Redis (crawler/distributed/job.py)."""
-
-    MERGE_AT = 1 << 14  # the recent set stays under 1.2 MB; a merge copies the array (0.1 s in all at 200,000)
-
-    def __init__(self, members: Iterable[str] = ()) -> None:
-        self.merged = array("q")
-        self.recent: set[int] = set()
-        self.update(members)
-
-    def __contains__(self, member: object) -> bool:
-        digest = hash(member)
-        at = bisect_left(self.merged, digest)
-        return digest in self.recent or (at < len(self.merged) and self.merged[at] == digest)
-
-    def __len__(self) -> int:
-        return len(self.merged) + len(self.recent)
-
-    def add(self, member: str) -> None:
-        if member not in self:
-            self.recent.add(hash(member))
-            if len(self.recent) >= self.MERGE_AT:
-                self.merged = array("q", merge(self.merged, sorted(self.recent)))
-                self.recent = set()
-
-    def update(self, members: Iterable[str]) -> None:
-        for member in members:
-            self.add(member)
-
-    def __rsub__(self, other: Iterable[str]) -> set[str]:
-        return {member for member in other if member not in self}
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, AbstractSet):
-            return NotImplemented
-        return len(other) == len(self) and all(member in self for member in other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -99,10 +50,15 @@ class Walk:
     admitted: Digests = field(default_factory=Digests)  # the listing pages counted in pages_of
     # LISTING_MAX_DIRECTORIES: the most listing directories below one start URL's per run.
     max_directories: int = 2000
+    # LISTING_OVERFLOW_WINDOW: walking every page, the overflow pages of a catalog asked for at
+    # once (its newest ones); each asks for the one `window` below it (see `script_pages`).
+    window: int = 8
     tree_directories: set[str] = field(default_factory=set)  # "<host><root> <directory>" walked
     directories_of: Counter[str] = field(default_factory=Counter)  # "<host><root>" -> its directories
-    spellings: dict[str, str] = field(default_factory=dict)  # a listing page -> the URL it is asked for by
+    spellings: FirstValues = field(default_factory=FirstValues)  # a listing page -> the URL it is asked for by
     last_index_page: dict[str, int] = field(default_factory=dict)  # highest static pager page seen, per index
+    # catalogs walked through a window (`script_pages`) -> the newest page of the window: their count script's maxpage
+    window_top: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.walk_all = self.walk_all or self.mode is Mode.FULL
@@ -196,9 +152,32 @@ class Walk:
         return True
 
     def every_page(self, page: ListingPage, url: str) -> tuple[list[str], bool]:
+        """Walking every page: the pager's links and, on an overflow page of a catalog walked
+        through a window, the next page of its chain (`script_pages`). Of such a catalog the
+        pager's links are followed only to its newest `window` pages (or above them: the pager
+        is then not the count script's, and is followed as a pager); the chains reach the rest,
+        one page at a time each. Followed from every page, a pager's 下一页 and 尾页 links would
+        queue a growing share of the catalog, the chains and the 下一页 links racing down side by
+        side."""
         self.note_ceilings(page.pager_links)
-        targets = [target for target in page.pager_links if self.accept_overflow(target)]
-        return targets, bool(page.count_script) and urls.overflow_page_number(url) is None
+        linked = [target for target in page.pager_links if self.accept_overflow(target) and self.in_window(target)]
+        return linked + self.below_window(url), bool(page.count_script) and urls.overflow_page_number(url) is None
+
+    def in_window(self, url: str) -> bool:
+        """Whether `url` is no overflow page of a catalog walked through a window, or one of its
+        newest `window` pages, or above them."""
+        found = urls.overflow_page_number(url)
+        return found is None or found[0] not in self.window_top or found[1] > self.window_top[found[0]] - self.window
+
+    def below_window(self, url: str) -> list[str]:
+        """The page `window` below overflow page `url` of a catalog walked through a window: the
+        next of its chain (`script_pages`)."""
+        here = urls.overflow_page_number(url)
+        if here is None or here[1] <= self.window or here[0] not in self.window_top \
+                or here[1] > self.window_top[here[0]]:
+            return []
+        older = urls.overflow_url(url, here[0], here[1] - self.window)
+        return [older] if self.accept_overflow(older) else []
 
     def older_page(self, page: ListingPage, url: str) -> tuple[list[str], bool]:
         """The next older page only: a static 下一页 link, overflow page k-1, or the count script."""
@@ -212,30 +191,43 @@ class Walk:
         return [], here is None and bool(page.count_script)
 
     def script_pages(self, maxpage: int, catalog: str, listing_url: str) -> list[str]:
-        """The overflow pages a count script's `maxpage` stands for: every one when walking all,
-        else the newest."""
+        """The overflow pages a count script's `maxpage` stands for: the newest. Walking every
+        page, the newest `window` of them: each asks for the one `window` below it, read or
+        failed (`below_window`, `after_failure`), so that `window` chains reach every page down
+        to 1 while a catalog's pages waiting in the queue stay about `window` however long its
+        archive (asked for all at once, they made a backfill's queue hold every overflow page of
+        the portal, some 1 KB each: docs/backfill.md)."""
         if maxpage > self.max_pages:
             logger.warning("maxpage %d of catalog %s capped at LISTING_MAX_PAGES=%d", maxpage, catalog,
                            self.max_pages)
             maxpage = self.max_pages
         self.overflow_ceiling.setdefault(catalog, maxpage)
-        numbers = range(maxpage, 0, -1) if self.walk_all else range(maxpage, maxpage - 1, -1)
+        if self.walk_all:
+            maxpage = self.window_top.setdefault(catalog, maxpage)  # a job's first reading, for every worker
+        numbers = range(maxpage, max(maxpage - (self.window if self.walk_all else 1), 0), -1)
         targets = (urls.overflow_url(listing_url, catalog, number) for number in numbers)
         return [target for target in targets if self.accept_overflow(target) and self.admit(target)]
 
-    def after_failure(self, url: str, kind: str) -> str | None:
-        """The page to go on with when listing page `url` failed: a walk that goes one page at a
-        time must not end at a page that failed (a full crawl requests every page anyway)."""
-        if self.mode is Mode.FULL or kind != "listing":
-            return None
+    def after_failure(self, url: str, kind: str) -> list[str]:
+        """The pages to go on with when listing page `url` failed: a walk must not end at a page
+        that failed, whether it goes one page at a time or walks every page (then: the next page
+        of an overflow page's chain, or the page a pager's 下一页 would have led to; a static
+        pager's next page)."""
+        if kind != "listing":
+            return []
         here = urls.overflow_page_number(url)
         if here is not None:
-            return urls.overflow_url(url, here[0], here[1] - 1) if here[1] > 1 else None
+            older = [urls.overflow_url(url, here[0], here[1] - 1)] if here[1] > 1 else []
+            if not self.walk_all:
+                return older
+            member = here[0] in self.window_top and here[1] <= self.window_top[here[0]]
+            after = self.below_window(url) if member else older
+            return [page for page in after if self.accept_overflow(page) and self.admit(page)]
         number = urls.index_page_number(urlsplit(url).path)
         if number is not None and number < self.last_index_page.get(_index_of(url), 0):
-            older = urls.index_page_url(url, number + 1)
-            return older if self.first_spelling(older) else None
-        return None
+            older = [urls.index_page_url(url, number + 1)]
+            return older if self.first_spelling(older[0]) and (not self.walk_all or self.admit(older[0])) else []
+        return []
 
     # pager traps --------------------------------------------------------------
     def note_ceilings(self, links: list[str]) -> None:
