@@ -158,12 +158,15 @@ class JobRecord:
     parts: dict[str, dict[str, Any]]  # run id -> {"start", "end" (None: it never closed), "stats"}
     partitions: frozenset[str]
     touched: frozenset[int]
+    updated: int = 0  # stories of earlier runs than the job's that a worker changed
 
     def totals(self, own_run: str, own_stats: Mapping[str, Any]) -> dict[str, float]:
         """The job's stats, with this worker's own as they are now (its part holds them as of
-        its pipelines' close: the final write and the checks came after)."""
+        its pipelines' close: the final write and the checks came after). Its stories updated
+        are counted once, from the ledger: a story two workers changed is one, and one that a
+        worker created and another changed is the job's own, not an earlier run's."""
         others = [part.get("stats") or {} for run, part in self.parts.items() if run != own_run]
-        return job_totals([*others, numeric_stats(own_stats)])
+        return {**job_totals([*others, numeric_stats(own_stats)]), "pipeline/stories_updated": self.updated}
 
     def killed(self) -> list[str]:
         """The workers that joined and never closed (SIGKILL, a lost machine)."""
@@ -188,16 +191,19 @@ class JobLedger:
     def begin(self, run: str, start: str) -> None:
         self.job.redis.hset(self.key("parts"), run, json.dumps({"start": start, "end": None, "stats": {}}))
 
-    def record(self, partitions: Iterable[str], stories: Iterable[int]) -> None:
-        """Copies of this job were recorded in `stories`, of `partitions` (one round trip)."""
-        names, keys = sorted(partitions), sorted(stories)
-        if not names and not keys:
+    def record(self, partitions: Iterable[str], stories: Iterable[int], updated: Iterable[int] = (),
+               created: Iterable[int] = ()) -> None:
+        """Copies of this job were recorded in `stories`, of `partitions`; of those stories,
+        `updated` changed though an earlier run created them (as far as this worker knows: it may
+        be another worker of the job), `created` are new (one round trip)."""
+        sets = {"partitions": sorted(partitions), "touched": sorted(stories), "updated": sorted(updated),
+                "created": sorted(created)}
+        if not any(sets.values()):
             return
         writes = self.job.redis.pipeline(transaction=False)
-        if names:
-            writes.sadd(self.key("partitions"), *names)
-        if keys:
-            writes.sadd(self.key("touched"), *keys)
+        for name, members in sets.items():
+            if members:
+                writes.sadd(self.key(name), *members)
         writes.execute()
 
     def end(self, run: str, start: str, stats: Mapping[str, Any]) -> None:
@@ -210,11 +216,12 @@ class JobLedger:
         reads.hgetall(self.key("parts"))
         reads.smembers(self.key("partitions"))
         reads.smembers(self.key("touched"))
-        parts, partitions, touched = reads.execute()
+        reads.sdiff([self.key("updated"), self.key("created")])
+        parts, partitions, touched, updated = reads.execute()
         parts = {run: json.loads(part) for run, part in parts.items()}
         first = min((part["start"] for part in parts.values() if part.get("start")), default=start)
         return JobRecord(self.run_id(spider, first), first, parts, frozenset(partitions),
-                         frozenset(int(key) for key in touched))
+                         frozenset(int(key) for key in touched), len(updated))
 
 
 def job_manifest(output: OutputDir, record: JobRecord, spider: str | None, job: str, reason: str,

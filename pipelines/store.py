@@ -185,7 +185,7 @@ class StorePipeline:
         self.state: StateStore | None = None
         self.batch: list[Copy] = []
         self.dirty: set[str] = set()
-        self.updated: set[int] = set()  # earlier runs' stories changed by this run
+        self.updated = IntSet()  # earlier runs' stories changed by this run (a re-crawl may change them all)
         # every story a copy of this run was recorded in: 8 bytes each, a backfill's whole archive
         self.touched = IntSet()
         self.last_flush = self.last_write = time.monotonic()
@@ -298,7 +298,10 @@ class StorePipeline:
         recorded = [outcome for outcome in outcomes if outcome.kind != FAILED]
         partitions = {name for outcome in recorded for name in outcome.partitions}
         try:
-            ledger.record(partitions, {outcome.story_key for outcome in recorded})
+            ledger.record(partitions, {outcome.story_key for outcome in recorded},
+                          updated={outcome.story_key for outcome in recorded
+                                   if outcome.kind in (MERGED, CHANGED) and outcome.created_run != self.run},
+                          created={outcome.story_key for outcome in recorded if outcome.kind == NEW})
             self.manifest.announce(partitions)
         except OSError as error:
             self.write_failed(error, "the run manifest")

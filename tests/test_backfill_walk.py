@@ -160,3 +160,24 @@ def test_the_fingerprint_set_holds_what_a_set_would_across_its_merges() -> None:
     twins = bytes(20), bytes(19) + b"\x01"  # equal in their first 16 bytes: one member
     held.update(twins)
     assert len(held) == len(plain) + 1
+
+
+def test_a_pager_above_the_count_scripts_pages_is_followed_as_a_pager_up_to_the_cap() -> None:
+    """A rewritten 下一页 on the index leads to page 99,999,999 (whose 下一页 leads one below, and
+    so on): the window is the count script's newest pages, the trap is walked as a pager, and
+    LISTING_MAX_PAGES (counted for the catalog, trap and real pages together) ends it."""
+    walk = Walk(Mode.FULL, window=8, max_pages=60)
+    def trap(number: int) -> str:  # the trap's own URLs, in one bucket
+        return f"http://heb.hebei.com.cn/system/more/{CATALOG}/9999/{CATALOG}_{number:08d}.shtml"
+
+    walk.note_ceilings([trap(99_999_999)])  # the index's pager, read before the count script
+    maxpage = 30
+    start = walk.script_pages(maxpage, CATALOG, LISTING) + [trap(99_999_999)]
+    assert walk.admit(trap(99_999_999))  # as the index's link was
+
+    def trap_pager(number: int, top: int) -> list[str]:
+        return [trap(number - 1)] if number > maxpage else replica_pager(number, maxpage)
+
+    fetched, _ = drive(walk, maxpage, "lifo", set(), trap_pager, start=start)
+    assert set(range(maxpage - 7, maxpage + 1)) <= set(fetched) and set(fetched.values()) == {1}
+    assert len(fetched) == 60 and max(fetched) == 99_999_999  # the cap, reached along the trap

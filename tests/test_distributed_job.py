@@ -18,7 +18,8 @@ from crawler.ops.report import load_runs
 from crawler.output import OutputDir
 from crawler.site.urls import PORTAL_DOMAINS
 from pipelines.dedupe import Copy, partition_of
-from pipelines.runs import job_run_id
+from crawler.distributed.job import Job
+from pipelines.runs import JobLedger, job_run_id
 from pipelines.state.protocol import Snapshot
 from pipelines.state.redis import RedisStateStore
 from pipelines.store import rewrite_behind
@@ -175,3 +176,18 @@ def test_a_job_of_three_workers_ends_once_written_by_one_writer(replica_300: str
 
 def test_a_jobs_entry_is_named_after_its_first_workers_start():
     assert job_run_id("2026-12-02T05:00:07+00:00", "hebei", "backfill 12/2") == "20261202T050007Z-hebei-job-backfill_12_2"
+
+
+def test_a_jobs_stories_updated_counts_each_story_once_and_none_of_the_jobs_own(redis_url: str) -> None:
+    """Each worker counts as updated the stories it changed that another run created: a story two
+    workers changed, and one that a worker of the same job created, are not two updates."""
+    ledger = JobLedger(Job(redis_url, "backfill"))
+    for run in ("w1", "w2"):
+        ledger.begin(run, "2026-12-02T05:00:00+00:00")
+    ledger.record({"2026/12/02"}, {1, 2, 3}, updated={1}, created={2, 3})  # worker 1
+    ledger.record({"2026/12/02"}, {1, 2, 4}, updated={1, 2, 4})  # worker 2: 2 is worker 1's, new to the job
+    ledger.end("w1", "2026-12-02T05:00:00+00:00", {"pipeline/stories_updated": 1, "pipeline/stories_new": 2})
+    record = ledger.read("hebei", "2026-12-02T05:00:00+00:00")
+    totals = record.totals("w2", {"pipeline/stories_updated": 3, "pipeline/stories_new": 0})
+    assert totals["pipeline/stories_updated"] == 2  # stories 1 and 4 (summed: 4)
+    assert totals["pipeline/stories_new"] == 2 and record.touched == {1, 2, 3, 4}
