@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import redis
 
+from crawler.distributed.job import Job
 from crawler.ops.report import load_runs
 from crawler.output import OutputDir
 from crawler.site.urls import PORTAL_DOMAINS
 from pipelines.dedupe import Copy, partition_of
-from crawler.distributed.job import Job
 from pipelines.runs import JobLedger, job_run_id
 from pipelines.state.protocol import Snapshot
 from pipelines.state.redis import RedisStateStore
