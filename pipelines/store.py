@@ -82,7 +82,7 @@ from crawler.distributed import frontier_job
 from crawler.distributed.job import Job
 from crawler.output import FinishReason, Mode, OutputDir
 from pipelines.dedupe import Copy
-from pipelines.files import file_lock, remove_stale_temps, replace_files, rounds
+from pipelines.files import REPLACE_CHARS, file_lock, remove_stale_temps, replace_files, rounds
 from pipelines.runs import (
     JobLedger,
     JobRecord,
@@ -92,7 +92,7 @@ from pipelines.runs import (
     write_manifest,
 )
 from pipelines.state import CHANGED, FAILED, MERGED, NEW, UNCHANGED, Outcome, StateStore, open_state
-from pipelines.state.protocol import StateError, damaged
+from pipelines.state.protocol import Snapshot, StateError, damaged
 from pipelines.validate import record_of
 
 BATCH_ITEMS = 1000  # copies recorded in one transaction at most: bounds memory and lock time
@@ -127,19 +127,35 @@ def partitions_writer(output: OutputDir) -> Iterator[None]:
 
 
 def rewrite_behind(state: StateStore, output: OutputDir, partitions: Iterable[str],
-                   moves: Sequence[tuple[str, str]] = (), recovering: bool = False) -> int:
+                   moves: Sequence[tuple[str, str]] = (), recovering: bool = False,
+                   max_chars: int | None = None) -> int:
     """Rewrite, whole from the state, those of `partitions` whose file is behind it, under the
     partitions lock, a round at a time (the two partitions of each of `moves` in one round: a
-    reader never sees a moved story twice); each round is marked written. Returns how many."""
-    written = 0
+    reader never sees a moved story twice; at most REPLACE_CHUNK partitions and `max_chars` of
+    lines, else the lines of 64 busy days would be in memory at once); each round is marked
+    written. Returns how many."""
+    written, max_chars = 0, REPLACE_CHARS if max_chars is None else max_chars
+
+    def write(behind: dict[str, Snapshot]) -> int:
+        if behind:
+            write_partitions(output, {name: s.lines for name, s in behind.items()}, recovering, moves)
+            state.mark_written({name: s.version for name, s in behind.items()})
+        return len(behind)
+
     with partitions_writer(output):
         for names in rounds(sorted(partitions), moves):  # a round's lines in memory at a time
-            snapshots = {name: state.snapshot(name) for name in names}
-            behind = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
-            if behind:
-                write_partitions(output, {name: s.lines for name, s in behind.items()}, recovering, moves)
-                state.mark_written({name: s.version for name, s in behind.items()})
-                written += len(behind)
+            behind: dict[str, Snapshot] = {}
+            chars = 0
+            for group in rounds(names, moves, size=1):  # one partition, or the two of a move
+                snapshots = {name: state.snapshot(name) for name in group}
+                size = sum(len(line) for s in snapshots.values() for line in s.lines)
+                if behind and chars + size > max_chars:  # the round so far, before it grows past the bound
+                    written += write(behind)
+                    behind, chars = {}, 0
+                fresh = {name: s for name, s in snapshots.items() if s.written < s.version}  # others: written since
+                behind.update(fresh)
+                chars += size if fresh else 0
+            written += write(behind)
     return written
 
 

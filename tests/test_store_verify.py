@@ -27,8 +27,10 @@ from scrapy.exceptions import CloseSpider
 from scrapy.utils.project import get_project_settings
 
 import pipelines.files
+import pipelines.store
 from crawler.commands.store import verify_command
 from crawler.items import Article
+from crawler.output import OutputDir
 from pipelines.state import open_state
 from tests.replica.harness import REPO, crawl_env, read_stories
 from tests.replica.site import build_site
@@ -281,6 +283,30 @@ def test_a_story_moving_to_the_previous_day_is_never_on_disk_twice_between_round
     state = open_state(settings)
     assert state.moved_together(state.partitions()) == []  # both written: the pair is forgotten
     state.close()
+
+
+def test_a_round_of_rewrites_holds_a_bounded_share_of_lines(output: Path, items: list[Article],
+                                                            monkeypatch: pytest.MonkeyPatch):
+    """Rewrites read at most REPLACE_CHARS of lines into memory per round, whatever the partitions
+    hold: 64 busy days at once would be hundreds of megabytes."""
+    edited = [dataclasses.replace(item, editor="改过的编辑") for item in items]
+    days = {item.timestamp[:10] for item in edited}
+    largest = max(len(path.read_text(encoding="utf-8")) for path in OutputDir(output).partition_files())
+    bound = 2 * largest  # a day's partition, two days, a round
+    monkeypatch.setattr(pipelines.store, "REPLACE_CHARS", bound)
+    held: list[int] = []
+    replace_round = pipelines.files._replace_files
+
+    def and_count(root: Path, files: Any) -> None:
+        held.append(sum(len(text or "") for text in files.values()))
+        replace_round(root, files)
+
+    monkeypatch.setattr(pipelines.files, "_replace_files", and_count)
+    stats = Run(output, "run-2").feed(edited)
+    assert stats["pipeline/partitions_written"] == len(days)
+    assert len(held) > len(days) / 64 + 1  # 64 partitions a round before
+    assert max(held) <= bound, (max(held), bound)
+    assert {s["editor"] for s in read_stories(output)} == {"改过的编辑"}
 
 
 # ---------------------------------------------------------------- Redis
