@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import sys
 import time
 import unicodedata
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -480,12 +483,31 @@ def mutated_listing(draw: st.DrawFn) -> str:
     return page
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@contextmanager
+def memory_bound(mib: int) -> Iterator[None]:
+    """At most `mib` more MiB of address space for this process meanwhile: a page that makes the
+    parser allocate without end fails its test with a MemoryError (and Hypothesis names the page)
+    instead of making the machine kill the test run."""
+    status = Path("/proc/self/status").read_text()
+    size_kib = int(re.search(r"VmSize:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (size_kib * 1024 + mib * 2**20, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+# Derandomized: the suite runs the same examples each time (a CI run was once killed for memory
+# here, 23 GB, by an example nobody has found again: `memory_bound` now makes that a failure that
+# names the page). Searching further: --hypothesis-seed=N, or `derandomize=False`.
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(mutated_listing())
 def test_a_mutated_listing_page_never_raises_and_is_read_in_bounded_time(page: str) -> None:
     url = "http://heb.hebei.com.cn/sldhdbdj/xuqin/kcdy/"
     started = time.perf_counter()
-    listing = parse_listing(page, url)
+    with memory_bound(1024):
+        listing = parse_listing(page, url)
     assert time.perf_counter() - started < 1.0
     for found in [a.url for a in listing.articles] + listing.pager_links + listing.sublistings + [listing.count_script or url]:
         assert found.startswith("http://") and on_portal(host_of(found)) and found == urls.canonical(found), found
