@@ -87,10 +87,11 @@ def _syncfs(root: Path) -> None:
 # thousands of new files costs more than several that follow a few dozen each (measured on ext4:
 # docs/data.md, Performance).
 REPLACE_CHUNK = 64
-# Characters of lines read into memory per round of rewrites, at most (a round holds fewer
-# partitions when they are large: a busy day's partition, an archive of many stories a day); the
-# two partitions of a move, or a single partition larger than this, make a round of their own.
-REPLACE_CHARS = 1 << 22
+# Characters of lines read into memory per round of rewrites, at most (some 2 MB as str, as much
+# again joined and encoded): a round holds fewer partitions when they are large (a busy day, an
+# archive of many stories a day). The two partitions of a move, or one partition larger than
+# this, make a round of their own.
+REPLACE_CHARS = 1 << 20
 Name = TypeVar("Name", bound=Hashable)  # what `rounds` groups: paths, partition names
 
 
