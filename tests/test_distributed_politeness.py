@@ -173,7 +173,12 @@ def test_three_workers_of_a_job_send_each_slot_one_request_per_interval_between_
     busiest = max(gaps.values(), key=len)
     assert len(busiest) > 50 and sum(busiest) / len(busiest) >= 0.97 * INTERVAL
     waited = [crawl_stats(log).get("frontier/politeness_waits", 0) for log in logs]
-    assert all(count > 0 for count in waited)  # every worker waited its turn for another's requests
+    fetched = [crawl_stats(log).get("downloader/response_count", 0) for log in logs]
+    # Every worker that fetched waited its turn for another's requests. A worker may fetch nothing:
+    # the others' downloaders, waiting their turns, can hold all that is queued (the walk queues a
+    # catalog's overflow pages eight at a time); at least two share the slots.
+    assert sum(1 for count in fetched if count) >= 2, (waited, fetched)
+    assert all(wait > 0 for wait, count in zip(waited, fetched) if count), (waited, fetched)
 
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     deadline = time.monotonic() + 3  # AUTOTHROTTLE_MAX_DELAY and a second after the last request
