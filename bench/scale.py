@@ -15,6 +15,8 @@ the peak grows by at most that share, plus 2 MiB).
 --trace FILE appends to FILE, every 20 s of the first scale's crawl, what the crawl holds (its
 queue, its fingerprints, the walk's and the store's containers) and the object types that grew
 most: for finding what grows (it slows the crawl a little).
+--where-peak FILE appends to FILE each rise of the first crawl's high-water mark and what its
+main thread was doing then: for finding what makes the peak, a moment that RSS samples miss.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from tests.replica.harness import REPLICA_CRAWL_SETTINGS, ReplicaServer, crawl_e
 # `scrapy ...` that reports its own peak RSS when it exits; with HEBEI_TRACE=FILE it also appends,
 # every 20 s, what the crawl holds: the scheduler's queue, the duplicate filter's fingerprints, the
 # walk's containers, the store's sets, and the object types whose count grew most since the first
-# look (gc's view: containers and objects, not the strings they hold).
+# look (gc's view: containers and objects, not the strings they hold); with HEBEI_WHERE_PEAK=FILE,
+# each time the high-water mark of its resident memory rises by a quarter of a MiB, the moment and
+# what the main thread was doing (a thread that looks every 2 ms: it sees a moment that the
+# progress lines, every half second, do not).
 _MEASURED_SCRAPY = """\
 import atexit, collections, gc, os, resource, sys, threading, time
 atexit.register(lambda: sys.stderr.write('PEAK_RSS_KIB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
@@ -77,6 +82,22 @@ def snapshots(prefix):
     for n in range(1, 1000):
         time.sleep(60)
         tracemalloc.take_snapshot().dump('%s.%03d' % (prefix, n))
+def where_peak(path):
+    import traceback
+    main, last = threading.main_thread().ident, 0
+    with open(path, 'a') as out:
+        while True:
+            with open('/proc/self/status') as status:
+                high = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))
+            if high > last + 256:
+                frame = sys._current_frames().get(main)
+                out.write('%.2f s: high-water mark %.1f MiB (+%.1f)\n%s\n' % (time.monotonic(), high / 1024,
+                          (high - last) / 1024, ''.join(traceback.format_stack(frame, limit=12)) if frame else ''))
+                out.flush()
+                last = high
+            time.sleep(0.002)
+if os.environ.get('HEBEI_WHERE_PEAK'):
+    threading.Thread(target=where_peak, args=(os.environ['HEBEI_WHERE_PEAK'],), daemon=True).start()
 if os.environ.get('HEBEI_TRACE'):
     threading.Thread(target=watch, args=(os.environ['HEBEI_TRACE'],), daemon=True).start()
 if os.environ.get('HEBEI_TRACEMALLOC'):
@@ -150,7 +171,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshots: str | None = None) -> Crawl:
+def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshots: str | None = None,
+               where_peak: str | None = None) -> Crawl:
     """A full crawl of a replica of `scale` stories, its progress lines every half second, with
     `settings` over the replica's."""
     with ReplicaServer("--scale", str(scale)) as replica, tempfile.TemporaryDirectory() as out:
@@ -159,6 +181,7 @@ def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshot
             cmd += ["-s", f"{key}={value}"]
         env = crawl_env(replica.address) | ({"HEBEI_TRACE": trace} if trace else {})
         env |= {"HEBEI_TRACEMALLOC": snapshots} if snapshots else {}
+        env |= {"HEBEI_WHERE_PEAK": where_peak} if where_peak else {}
         started = time.monotonic()
         log: list[str] = []
         samples: list[tuple[float, int, float, float]] = []
@@ -205,6 +228,9 @@ def main() -> int:
     parser.add_argument("--trace", metavar="FILE", help="what the first crawl holds, every 20 s, appended to FILE")
     parser.add_argument("--tracemalloc", metavar="PREFIX",
                         help="a tracemalloc snapshot (one frame) of the first crawl every 60 s, to PREFIX.NNN")
+    parser.add_argument("--where-peak", metavar="FILE",
+                        help="each rise of the first crawl's high-water mark (resident memory) and the main "
+                             "thread's stack at that moment, appended to FILE: for finding what makes the peak")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of every crawl, e.g. -s STORE_WRITE_SECONDS=60")
     args = parser.parse_args()
@@ -220,7 +246,7 @@ def main() -> int:
     for scale in scales:  # a row as each crawl ends: a long run shows what it has
         progress(f"a full crawl of a {scale:,}-story replica")
         crawl = full_crawl(scale, args.trace if not crawls else None, settings,
-                           args.tracemalloc if not crawls else None)
+                           args.tracemalloc if not crawls else None, args.where_peak if not crawls else None)
         crawls.append(crawl)
         (first, last), (first_cpu, last_cpu) = crawl.tenth_rates(), crawl.tenth_rates(clock=3)
         at = "/".join(f"{crawl.rss_at(share):.0f}" for share in (0.1, 0.5, 0.9))

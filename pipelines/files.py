@@ -5,10 +5,10 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 TEMP_SUFFIX = ".tmp"
 # Linux `syncfs(fd)`: flushes one filesystem, one journal commit for many files. None elsewhere.
@@ -87,12 +87,18 @@ def _syncfs(root: Path) -> None:
 # thousands of new files costs more than several that follow a few dozen each (measured on ext4:
 # docs/data.md, Performance).
 REPLACE_CHUNK = 64
-# Characters of lines read into memory per round of rewrites, at most (some 2 MB as str, as much
-# again joined and encoded): a round holds fewer partitions when they are large (a busy day, an
-# archive of many stories a day). The two partitions of a move, or one partition larger than
-# this, make a round of their own.
-REPLACE_CHARS = 1 << 20
+# Characters of lines read into memory per round of rewrites, at most (some 0.5 MiB as str; the
+# lines go to their files one by one, never joined or encoded whole): a round holds fewer
+# partitions when they are large (a busy day, an archive of many stories a day). The two
+# partitions of a move, or one partition larger than this, make a round of their own. Small
+# enough that a round costs the same memory at every size of archive (bench/scale.py: a round
+# at 1 Mi characters, joined, was the crawl's highest moment, and it grew with the archive
+# until rounds reached the bound); large enough that a round's two filesystem flushes are few.
+REPLACE_CHARS = 1 << 18
 Name = TypeVar("Name", bound=Hashable)  # what `rounds` groups: paths, partition names
+# A file's new content: its text, or its lines (each written with a newline after it, one at a
+# time: no second copy of the whole in memory), or None (the file goes).
+Content: TypeAlias = str | Sequence[str] | None
 
 
 def rounds(names: Iterable[Name], together: Iterable[tuple[Name, Name]] = (), size: int = REPLACE_CHUNK
@@ -120,7 +126,7 @@ def rounds(names: Iterable[Name], together: Iterable[tuple[Name, Name]] = (), si
     return planned
 
 
-def replace_files(root: Path, files: Mapping[Path, str | None], together: Iterable[tuple[Path, Path]] = ()) -> None:
+def replace_files(root: Path, files: Mapping[Path, Content], together: Iterable[tuple[Path, Path]] = ()) -> None:
     """Replace many files under `root`, each atomically (None: remove it), `REPLACE_CHUNK` at a
     time, the two files of each pair of `together` in the same round (a story moving between two
     partitions leaves one and enters the other at once). A crash leaves each file old or new,
@@ -129,7 +135,7 @@ def replace_files(root: Path, files: Mapping[Path, str | None], together: Iterab
         _replace_files(root, {path: files[path] for path in names})
 
 
-def _replace_files(root: Path, files: Mapping[Path, str | None]) -> None:
+def _replace_files(root: Path, files: Mapping[Path, Content]) -> None:
     """One round of `replace_files`: every temp file is written and made durable, then renamed
     over its file, then the renames are made durable. Where `syncfs` exists, two flushes of the
     filesystem do the work of an fsync per file and per directory (half the CPU, a quarter of
@@ -146,7 +152,12 @@ def _replace_files(root: Path, files: Mapping[Path, str | None]) -> None:
             make_dirs(path.parent, durable=_SYNCFS is None)
             handle = open(temp, "w", encoding="utf-8")
         with handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                for line in text:
+                    handle.write(line)
+                    handle.write("\n")
             if _SYNCFS is None:
                 handle.flush()
                 os.fdatasync(handle.fileno())

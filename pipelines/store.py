@@ -82,7 +82,14 @@ from crawler.distributed import frontier_job
 from crawler.distributed.job import Job
 from crawler.output import FinishReason, Mode, OutputDir
 from pipelines.dedupe import Copy
-from pipelines.files import REPLACE_CHARS, file_lock, remove_stale_temps, replace_files, rounds
+from pipelines.files import (
+    REPLACE_CHARS,
+    Content,
+    file_lock,
+    remove_stale_temps,
+    replace_files,
+    rounds,
+)
 from pipelines.runs import (
     JobLedger,
     JobRecord,
@@ -110,12 +117,12 @@ def write_partitions(output: OutputDir, partitions: dict[str, list[str]], recove
     without lines (its last story moved to another day) loses its file; the two partitions of each
     of `moves` change in the same round. When `recovering`, first remove the temp files a killed
     process may have left."""
-    files: dict[Path, str | None] = {}
+    files: dict[Path, Content] = {}
     for partition, lines in partitions.items():
         path = output.partition(partition)
         if recovering:
             remove_stale_temps(path.parent, path.name)
-        files[path] = "".join(line + "\n" for line in lines) if lines else None
+        files[path] = lines or None  # written line by line: never a second copy of the round
     replace_files(output.root, files, [(output.partition(a), output.partition(b)) for a, b in moves])
 
 

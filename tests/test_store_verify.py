@@ -14,6 +14,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -298,7 +299,8 @@ def test_a_round_of_rewrites_holds_a_bounded_share_of_lines(output: Path, items:
     replace_round = pipelines.files._replace_files
 
     def and_count(root: Path, files: Any) -> None:
-        held.append(sum(len(text or "") for text in files.values()))
+        held.append(sum(len(text) if isinstance(text, str) else sum(len(line) + 1 for line in text or ())
+                        for text in files.values()))
         replace_round(root, files)
 
     monkeypatch.setattr(pipelines.files, "_replace_files", and_count)
@@ -307,6 +309,23 @@ def test_a_round_of_rewrites_holds_a_bounded_share_of_lines(output: Path, items:
     assert len(held) > len(days) / 64 + 1  # 64 partitions a round before
     assert max(held) <= bound, (max(held), bound)
     assert {s["editor"] for s in read_stories(output)} == {"改过的编辑"}
+
+
+def test_a_partition_is_written_without_a_second_copy_of_its_lines(tmp_path: Path):
+    """A round's lines go to their files as they are: neither joined into one text nor encoded
+    whole, which tripled a round's memory (bench/scale.py found it to be the crawl's peak)."""
+    line = json.dumps({"id": "x", "body": "河北省委书记到雄安新区调研。" * 400}, ensure_ascii=False)
+    lines = [line] * 200  # some 1.1 million characters: one busy day
+    chars = sum(len(text) + 1 for text in lines)
+    tracemalloc.start()
+    try:
+        pipelines.store.write_partitions(OutputDir(tmp_path), {"date=2026-01-01": lines})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    written = OutputDir(tmp_path).partition("date=2026-01-01").read_text(encoding="utf-8")
+    assert written == "".join(text + "\n" for text in lines)
+    assert peak < chars / 4, (peak, chars)  # joined: 2 bytes a character (and 3 more encoded)
 
 
 # ---------------------------------------------------------------- Redis
