@@ -91,7 +91,7 @@ def where_peak(path):
                 high = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))
             if high > last + 256:
                 frame = sys._current_frames().get(main)
-                out.write('%.2f s: high-water mark %.1f MiB (+%.1f)\n%s\n' % (time.monotonic(), high / 1024,
+                out.write('%.2f s: high-water mark %.1f MiB (+%.1f)\\n%s\\n' % (time.monotonic(), high / 1024,
                           (high - last) / 1024, ''.join(traceback.format_stack(frame, limit=12)) if frame else ''))
                 out.flush()
                 last = high
