@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeAlias, TypeVar
@@ -91,14 +91,14 @@ REPLACE_CHUNK = 64
 # lines go to their files one by one, never joined or encoded whole): a round holds fewer
 # partitions when they are large (a busy day, an archive of many stories a day). The two
 # partitions of a move, or one partition larger than this, make a round of their own. Small
-# enough that a round costs the same memory at every size of archive (bench/scale.py: a round
-# at 1 Mi characters, joined, was the crawl's highest moment, and it grew with the archive
-# until rounds reached the bound); large enough that a round's two filesystem flushes are few.
+# enough that a round is a small share of the crawl's memory (bench/scale.py --where-peak: a
+# round of 1 Mi characters, joined, made the largest single rises); large enough that a
+# round's two filesystem flushes are few.
 REPLACE_CHARS = 1 << 18
 Name = TypeVar("Name", bound=Hashable)  # what `rounds` groups: paths, partition names
-# A file's new content: its text, or its lines (each written with a newline after it, one at a
-# time: no second copy of the whole in memory), or None (the file goes).
-Content: TypeAlias = str | Sequence[str] | None
+# A file's new content: its lines (each written with a newline after it, one at a time: no
+# second copy of the whole in memory), or None (the file goes).
+Content: TypeAlias = list[str] | None
 
 
 def rounds(names: Iterable[Name], together: Iterable[tuple[Name, Name]] = (), size: int = REPLACE_CHUNK
@@ -127,9 +127,9 @@ def rounds(names: Iterable[Name], together: Iterable[tuple[Name, Name]] = (), si
 
 
 def replace_files(root: Path, files: Mapping[Path, Content], together: Iterable[tuple[Path, Path]] = ()) -> None:
-    """Replace many files under `root`, each atomically (None: remove it), `REPLACE_CHUNK` at a
-    time, the two files of each pair of `together` in the same round (a story moving between two
-    partitions leaves one and enters the other at once). A crash leaves each file old or new,
+    """Replace many files under `root` with their lines, each atomically (None: remove it),
+    `REPLACE_CHUNK` at a time, the two files of each pair of `together` in the same round (a story
+    moving between two partitions leaves one and enters the other at once). A crash leaves each file old or new,
     never a mix; when this returns, all are durable."""
     for names in rounds(files, together):
         _replace_files(root, {path: files[path] for path in names})
@@ -142,8 +142,8 @@ def _replace_files(root: Path, files: Mapping[Path, Content]) -> None:
     the time, measured with a thousand partitions); the first flush also makes new directories
     durable, before any file is renamed into them."""
     temps = {}
-    for path, text in files.items():
-        if text is None:
+    for path, lines in files.items():
+        if lines is None:
             continue
         temp = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
         try:
@@ -152,12 +152,7 @@ def _replace_files(root: Path, files: Mapping[Path, Content]) -> None:
             make_dirs(path.parent, durable=_SYNCFS is None)
             handle = open(temp, "w", encoding="utf-8")
         with handle:
-            if isinstance(text, str):
-                handle.write(text)
-            else:
-                for line in text:
-                    handle.write(line)
-                    handle.write("\n")
+            handle.writelines(line + "\n" for line in lines)
             if _SYNCFS is None:
                 handle.flush()
                 os.fdatasync(handle.fileno())

@@ -299,8 +299,7 @@ def test_a_round_of_rewrites_holds_a_bounded_share_of_lines(output: Path, items:
     replace_round = pipelines.files._replace_files
 
     def and_count(root: Path, files: Any) -> None:
-        held.append(sum(len(text) if isinstance(text, str) else sum(len(line) + 1 for line in text or ())
-                        for text in files.values()))
+        held.append(sum(len(line) + 1 for lines in files.values() for line in lines or ()))
         replace_round(root, files)
 
     monkeypatch.setattr(pipelines.files, "_replace_files", and_count)
