@@ -17,6 +17,9 @@ queue, its fingerprints, the walk's and the store's containers) and the object t
 most: for finding what grows (it slows the crawl a little).
 --where-peak FILE appends to FILE each rise of the first crawl's high-water mark and what its
 main thread was doing then: for finding what makes the peak, a moment that RSS samples miss.
+--heap FILE appends to FILE, every 5 s of every crawl, its queue and where its resident memory is:
+anonymous or file-backed, glibc's heap (in use, free), SQLite's, and pymalloc's arenas and the
+bytes of live objects in them: for telling live memory from memory the allocators keep.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from tests.replica.harness import REPLICA_CRAWL_SETTINGS, ReplicaServer, crawl_e
 # look (gc's view: containers and objects, not the strings they hold); with HEBEI_WHERE_PEAK=FILE,
 # each time the high-water mark of its resident memory rises by a quarter of a MiB, the moment and
 # what the main thread was doing (a thread that looks every 2 ms: it sees a moment that the
-# progress lines, every half second, do not).
+# progress lines, every half second, do not); with HEBEI_HEAP=FILE, every 5 s, the queue and the
+# memory by allocator (glibc's mallinfo2, SQLite's sqlite3_memory_used, pymalloc's own statistics).
 _MEASURED_SCRAPY = """\
 import atexit, collections, gc, os, resource, sys, threading, time
 atexit.register(lambda: sys.stderr.write('PEAK_RSS_KIB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
@@ -96,6 +100,51 @@ def where_peak(path):
                 out.flush()
                 last = high
             time.sleep(0.002)
+def heap(path):
+    import ctypes, re, tempfile, _sqlite3
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',
+                                                        'fsmblks', 'uordblks', 'fordblks', 'keepcost')]
+    libc, lite = ctypes.CDLL(None), ctypes.CDLL(_sqlite3.__file__)
+    libc.mallinfo2.restype, libc.fopen.restype = Info, ctypes.c_void_p
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    lite.sqlite3_memory_used.restype = lite.sqlite3_memory_highwater.restype = ctypes.c_int64
+    stats = ctypes.pythonapi._PyObject_DebugMallocStats
+    stats.argtypes = [ctypes.c_void_p]
+    scratch = tempfile.mktemp()
+    mib = lambda n: n / 2**20
+    crawler = None
+    with open(path, 'a') as out:
+        out.write('crawl: pages, queued, downloading, scraping | memory (MiB): monotonic s, RSS, anonymous, file | glibc '
+                  'malloc: heap, mmap, in use, free | SQLite: in use, highest | pymalloc: arenas, in live objects, free\\n')
+        while True:
+            with open('/proc/self/status') as status:
+                kib = dict((line.split(':')[0], int(line.split()[1])) for line in status if line.startswith(('VmRSS', 'RssAnon', 'RssFile')))
+            info = libc.mallinfo2()
+            handle = libc.fopen(scratch.encode(), b'w')
+            stats(handle)
+            libc.fclose(handle)
+            text = open(scratch).read().replace(',', '')
+            field = lambda name: int(re.search(re.escape(name) + r'\\s*=\\s*(\\d+)', text).group(1))
+            if crawler is None:
+                crawler = next((obj for obj in gc.get_objects() if type(obj).__name__ == 'Crawler'), None)
+            got = crawler.stats.get_value if crawler is not None and crawler.stats else (lambda key, default: default)
+            engine = getattr(crawler, 'engine', None)
+            slot = getattr(getattr(engine, 'scraper', None), 'slot', None)
+            out.write('%d pages, queued %d, downloading %d, scraping %d (%.1f MiB) | ' % (
+                got('downloader/response_count', 0), got('scheduler/enqueued', 0) - got('scheduler/dequeued', 0),
+                len(engine.downloader.active) if engine else 0, len(slot.active) if slot else 0,
+                slot.active_size / 2**20 if slot else 0))
+            out.write('%.0f %.1f %.1f %.1f | %.1f %.1f %.1f %.1f | %.1f %.1f | %.1f %.1f %.1f\\n' % (
+                time.monotonic(), kib['VmRSS'] / 1024, kib['RssAnon'] / 1024, kib['RssFile'] / 1024,
+                mib(info.arena), mib(info.hblkhd), mib(info.uordblks), mib(info.fordblks),
+                mib(lite.sqlite3_memory_used()), mib(lite.sqlite3_memory_highwater(0)),
+                int(re.search(r'arenas \\* \\d+ bytes/arena\\s*=\\s*(\\d+)', text).group(1)) / 2**20, mib(field('# bytes in allocated blocks')),
+                mib(field('# bytes in available blocks'))))
+            out.flush()
+            time.sleep(5)
+if os.environ.get('HEBEI_HEAP'):
+    threading.Thread(target=heap, args=(os.environ['HEBEI_HEAP'],), daemon=True).start()
 if os.environ.get('HEBEI_WHERE_PEAK'):
     threading.Thread(target=where_peak, args=(os.environ['HEBEI_WHERE_PEAK'],), daemon=True).start()
 if os.environ.get('HEBEI_TRACE'):
@@ -122,6 +171,7 @@ class Crawl:
     pages: int
     wall: float
     peak_mib: float
+    queued_max: int  # the most requests the crawl's queue held at once (`scheduler/queued_max`)
     # (seconds since start, pages, RSS in MiB, CPU seconds of the crawl process), one per progress line
     samples: list[tuple[float, int, float, float]]
 
@@ -172,7 +222,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshots: str | None = None,
-               where_peak: str | None = None) -> Crawl:
+               where_peak: str | None = None, heap: str | None = None) -> Crawl:
     """A full crawl of a replica of `scale` stories, its progress lines every half second, with
     `settings` over the replica's."""
     with ReplicaServer("--scale", str(scale)) as replica, tempfile.TemporaryDirectory() as out:
@@ -182,6 +232,7 @@ def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshot
         env = crawl_env(replica.address) | ({"HEBEI_TRACE": trace} if trace else {})
         env |= {"HEBEI_TRACEMALLOC": snapshots} if snapshots else {}
         env |= {"HEBEI_WHERE_PEAK": where_peak} if where_peak else {}
+        env |= {"HEBEI_HEAP": heap} if heap else {}
         started = time.monotonic()
         log: list[str] = []
         samples: list[tuple[float, int, float, float]] = []
@@ -200,9 +251,10 @@ def full_crawl(scale: int, trace: str | None, settings: dict[str, str], snapshot
         stderr = "".join(log)
         if crawl.returncode != 0:
             raise subprocess.CalledProcessError(crawl.returncode, cmd, stderr=stderr[-5000:])
-    pages = crawl_stats(stderr)["downloader/response_count"]
+    stats = crawl_stats(stderr)
     peak = int(re.search(r"PEAK_RSS_KIB=(\d+)", stderr).group(1))  # type: ignore[union-attr]
-    return Crawl(scale, pages, wall, peak / 1024, samples)
+    return Crawl(scale, stats["downloader/response_count"], wall, peak / 1024, stats.get("scheduler/queued_max", 0),
+                 samples)
 
 
 def fingerprint_bytes(count: int = 200_000) -> float:
@@ -231,6 +283,8 @@ def main() -> int:
     parser.add_argument("--where-peak", metavar="FILE",
                         help="each rise of the first crawl's high-water mark (resident memory) and the main "
                              "thread's stack at that moment, appended to FILE: for finding what makes the peak")
+    parser.add_argument("--heap", metavar="FILE",
+                        help="every 5 s of every crawl, its queue and its memory by allocator, appended to FILE")
     parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of every crawl, e.g. -s STORE_WRITE_SECONDS=60")
     args = parser.parse_args()
@@ -241,18 +295,18 @@ def main() -> int:
     print("rates: pages per second of wall time (moves with the machine's other load) and per CPU second "
           "of the crawl process")
     print(f"{'stories':>8} {'pages':>8} {'wall s':>7} {'peak MiB':>9} {'RSS 10/50/90% MiB':>18} "
-          f"{'first/last 10% p/s':>18} {'ratio':>6} {'per CPU s':>10} {'ratio':>6}", flush=True)
+          f"{'first/last 10% p/s':>18} {'ratio':>6} {'per CPU s':>10} {'ratio':>6} {'queue max':>9}", flush=True)
     crawls: list[Crawl] = []
     for scale in scales:  # a row as each crawl ends: a long run shows what it has
         progress(f"a full crawl of a {scale:,}-story replica")
         crawl = full_crawl(scale, args.trace if not crawls else None, settings,
-                           args.tracemalloc if not crawls else None, args.where_peak if not crawls else None)
+                           args.tracemalloc if not crawls else None, args.where_peak if not crawls else None, args.heap)
         crawls.append(crawl)
         (first, last), (first_cpu, last_cpu) = crawl.tenth_rates(), crawl.tenth_rates(clock=3)
         at = "/".join(f"{crawl.rss_at(share):.0f}" for share in (0.1, 0.5, 0.9))
         print(f"{crawl.scale:>8} {crawl.pages:>8} {crawl.wall:>7.0f} {crawl.peak_mib:>9.0f} {at:>18} "
               f"{f'{first:.0f}/{last:.0f}':>18} {last / first:>6.2f} {f'{first_cpu:.0f}/{last_cpu:.0f}':>10} "
-              f"{last_cpu / first_cpu:>6.2f}", flush=True)
+              f"{last_cpu / first_cpu:>6.2f} {crawl.queued_max:>9}", flush=True)
     print(f"dupefilter: {per_fingerprint:.0f} bytes per request (RFPDupeFilter's fingerprints, measured)")
     bounded = True
     for small, large in itertools.pairwise(crawls):

@@ -140,3 +140,23 @@ def test_a_pager_that_keeps_growing_is_not_followed():
 def test_the_generic_spider_needs_a_start_url(bad):
     with pytest.raises(ValueError):
         ChannelSpider(start_url=bad or None)
+
+
+@pytest.mark.integration
+def test_a_backfills_queue_does_not_grow_with_the_depth_of_a_catalog(tmp_path: Path):
+    """What a backfill holds in Scrapy's queue (each request its URL, cb_kwargs and meta) must not
+    grow with the archive: the same channel (河北要闻, one catalog) at 3 times the stories, 3 times
+    as many listing pages, queues at most a few more requests at once. One request at a time, so
+    that the order of the queue alone decides (listing pages fetched ahead of the articles they
+    list would queue a share of the catalog: 62 requests at 1,000 stories, 139 at 3,000)."""
+    peaks, listing_pages = [], []
+    for scale in ("1000", "3000"):
+        with ReplicaServer("--scale", scale) as server:
+            result = run_crawl(server.address, tmp_path / scale, "heb_hbyw", "-a", "full=1",
+                               settings={"CONCURRENT_REQUESTS": "1"})
+        stats = crawl_stats(result.stderr)
+        assert stats["finish_reason"] == "finished" and "failures/total" not in stats
+        peaks.append(stats["scheduler/queued_max"])
+        listing_pages.append(stats["listing/pages"])
+    assert listing_pages[1] >= 2.5 * listing_pages[0]  # the catalog is deeper
+    assert peaks[1] <= peaks[0] + 10, peaks

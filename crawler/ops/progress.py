@@ -178,3 +178,27 @@ class Progress:
             handler = get_scrapy_root_handler()
             if handler is not None and self.clear_line is not None:
                 handler.removeFilter(self.clear_line)
+
+
+class QueuePeak:
+    """`scheduler/queued_max`: the most requests the scheduler held at once in this run (the
+    queue's share of a crawl's memory: each queued request holds its URL, `cb_kwargs` and `meta`),
+    from the scheduler's `scheduler/enqueued` and `scheduler/dequeued` as each request is scheduled,
+    so that a peak between two progress lines is not missed."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+        self.highest = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> QueuePeak:
+        peak = cls(crawler)
+        crawler.signals.connect(peak.request_scheduled, signal=signals.request_scheduled)
+        return peak
+
+    def request_scheduled(self, request: Any, spider: Spider) -> None:
+        get = self.stats.get_value  # before this request is counted in (or filtered out)
+        queued = get("scheduler/enqueued", 0) - get("scheduler/dequeued", 0)
+        if queued > self.highest:
+            self.highest = queued
+            self.stats.set_value("scheduler/queued_max", queued)
