@@ -3,7 +3,9 @@ precision and recall on a labelled set built from the replica (docs/data.md quot
 
 from __future__ import annotations
 
+import math
 import random
+import struct
 
 import pytest
 from hypothesis import given
@@ -95,3 +97,25 @@ def test_precision_and_recall_on_the_replica_labelled_set():
     # the threshold sits in a wide gap, not on an edge
     assert report["lowest_copy_jaccard"] > NEAR_DUPLICATE_JACCARD + 0.1
     assert report["highest_other_jaccard"] < NEAR_DUPLICATE_JACCARD - 0.3
+
+
+def test_the_candidates_compared_at_once_are_those_one_by_one_would_keep():
+    """`Copy.close_candidates` (every candidate of a copy in one comparison) keeps exactly the
+    candidates `may_be_near_duplicate_of` keeps, in their order, at the floor's edge too."""
+    from pipelines.dedupe import ESTIMATE_FLOOR, PERMUTATIONS, pack_signature
+    from tests.test_state import copy
+
+    mine = copy("0001", "2026-11-20T09:00:00+08:00")
+    values = struct.unpack(f"<{PERMUTATIONS}I", mine.signature)
+    rng = random.Random(11)
+    floor = math.ceil(ESTIMATE_FLOOR * PERMUTATIONS)
+    candidates = []
+    for key in range(400):
+        same = rng.choice([0, floor - 1, floor, floor + 1, PERMUTATIONS, rng.randint(0, PERMUTATIONS)])
+        kept = set(rng.sample(range(PERMUTATIONS), same))
+        theirs = [value if i in kept else value ^ 1 for i, value in enumerate(values)]
+        candidates.append((1000 - key, pack_signature(tuple(theirs))))
+    expected = [key for key, signature in candidates if mine.may_be_near_duplicate_of(signature)]
+    assert mine.close_candidates(candidates) == expected
+    assert 0 < len(expected) < len(candidates)
+    assert mine.close_candidates([]) == []

@@ -88,9 +88,7 @@ class IndexedStore:
         if key is not None:
             return self._merge(tx, tx.load(key), copy, MERGED, "fingerprint", run, with_bands=False,
                                with_fingerprint=False)
-        for candidate, signature in tx.stories_of_bands(copy.bands):
-            if not copy.may_be_near_duplicate_of(signature):
-                continue
+        for candidate in copy.close_candidates(tx.stories_of_bands(copy.bands)):
             row = tx.load(candidate)
             if copy.is_near_duplicate_of(row.record):
                 return self._merge(tx, row, copy, MERGED, "near_duplicate", run, with_bands=True)

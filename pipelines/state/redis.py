@@ -421,8 +421,8 @@ class _RedisTransaction:
         found = {entry.story for entry in self.copies.values() if entry} | {
             key for key in self.fingerprints.values() if key is not None}
         self._read_bands(list({band for copy in unmatched for band in copy.bands}), rows=sorted(found))
-        close = {key for copy in unmatched for band in copy.bands for key in self.band_stories[band]
-                 if key in self.signatures and copy.may_be_near_duplicate_of(self.signatures[key])}
+        close = {key for copy in unmatched for key in copy.close_candidates(
+            [(key, self.signatures[key]) for band in copy.bands for key in self.band_stories[band] if key in self.signatures])}
         self._read_rows(sorted(close - set(self.rows)))
 
     def _read_bands(self, bands: list[int], rows: list[int] | None = None) -> None:
